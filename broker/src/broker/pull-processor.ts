@@ -1,0 +1,190 @@
+// PULL_MESSAGE / LITE_PULL_MESSAGE: check group, topic and subscription, read from the consume
+// queue, map the store's answer to RocketMQ's pull codes, and park empty pulls (long polling).
+import { RequestError } from '../common/errors.js';
+import { isReadable, ResponseCode } from '../protocol/codes.js';
+import { header, intHeader, optionalHeader, optionalIntHeader } from '../protocol/headers.js';
+import { javaStringHash } from '../protocol/message.js';
+import { createResponse, type RemotingCommand } from '../protocol/remoting.js';
+import type { GetResult } from '../store/message-store.js';
+import type { RemotingConnection } from '../transport/connection.js';
+import type { BrokerContext } from './context.js';
+
+/** PullSysFlag bits. */
+export const PullSysFlag = { COMMIT_OFFSET: 1, SUSPEND: 2, SUBSCRIPTION: 4, CLASS_FILTER: 8, LITE_PULL: 16 } as const;
+
+/** Per-pull limits of the Java store for data in memory (maxTransfer…OnMessageInMemory). */
+const MAX_TRANSFER_COUNT = 32;
+const MAX_TRANSFER_BYTES = 256 * 1024;
+
+/** Builds a consume-queue tag filter from a TAG subscription ("*", "a || b"). */
+export function tagFilterOf(subString: string | undefined, codeSet?: readonly number[]): ((code: number) => boolean) | undefined {
+  if (codeSet && codeSet.length > 0) {
+    const codes = new Set(codeSet.map((c) => c | 0));
+    return (code) => codes.has(code | 0);
+  }
+  const s = (subString ?? '').trim();
+  if (s === '' || s === '*') return undefined;
+  const codes = new Set(
+    s
+      .split('||')
+      .map((t) => t.trim())
+      .filter((t) => t !== '')
+      .map((t) => javaStringHash(t)),
+  );
+  if (codes.size === 0) return undefined;
+  return (code) => codes.has(code | 0);
+}
+
+interface PullRequest {
+  consumerGroup: string;
+  topic: string;
+  queueId: number;
+  queueOffset: number;
+  maxMsgNums: number;
+  sysFlag: number;
+  commitOffset: number;
+  suspendTimeoutMillis: number;
+  subscription: string | undefined;
+  subVersion: number;
+  expressionType: string;
+}
+
+function parse(req: RemotingCommand): PullRequest {
+  return {
+    consumerGroup: header(req, 'consumerGroup'),
+    topic: header(req, 'topic'),
+    queueId: intHeader(req, 'queueId'),
+    queueOffset: intHeader(req, 'queueOffset'),
+    maxMsgNums: intHeader(req, 'maxMsgNums'),
+    sysFlag: intHeader(req, 'sysFlag'),
+    commitOffset: optionalIntHeader(req, 'commitOffset') ?? 0,
+    suspendTimeoutMillis: optionalIntHeader(req, 'suspendTimeoutMillis') ?? 0,
+    subscription: optionalHeader(req, 'subscription'),
+    subVersion: optionalIntHeader(req, 'subVersion') ?? 0,
+    expressionType: optionalHeader(req, 'expressionType') ?? 'TAG',
+  };
+}
+
+export class PullMessageProcessor {
+  readonly #ctx: BrokerContext;
+
+  constructor(ctx: BrokerContext) {
+    this.#ctx = ctx;
+  }
+
+  process(req: RemotingCommand, _conn: RemotingConnection): Promise<RemotingCommand> | RemotingCommand {
+    return this.#pull(req, true);
+  }
+
+  #pull(req: RemotingCommand, allowSuspend: boolean): Promise<RemotingCommand> | RemotingCommand {
+    const ctx = this.#ctx;
+    const p = parse(req);
+    if (!isReadable(ctx.permission())) {
+      throw new RequestError(ResponseCode.NO_PERMISSION, `the broker[${ctx.config.brokerName}] pulling message is forbidden`);
+    }
+    const group = ctx.groups.findOrCreate(p.consumerGroup);
+    if (!group) {
+      throw new RequestError(ResponseCode.SUBSCRIPTION_GROUP_NOT_EXIST, `subscription group [${p.consumerGroup}] does not exist`);
+    }
+    if (!group.consumeEnable) {
+      throw new RequestError(ResponseCode.NO_PERMISSION, `subscription group no permission, ${p.consumerGroup}`);
+    }
+    const tc = ctx.topics.get(p.topic);
+    if (!tc) throw new RequestError(ResponseCode.TOPIC_NOT_EXIST, `topic[${p.topic}] not exist, apply first please!`);
+    if (!isReadable(tc.perm)) throw new RequestError(ResponseCode.NO_PERMISSION, `the topic[${p.topic}] pulling message is forbidden`);
+    if (p.queueId < 0 || p.queueId >= tc.readQueueNums) {
+      throw new RequestError(ResponseCode.INVALID_PARAMETER, `queueId[${p.queueId}] is illegal, topic:[${p.topic}] topicConfig.readQueueNums:[${tc.readQueueNums}]`);
+    }
+
+    let tagsFilter: ((code: number) => boolean) | undefined;
+    let expressionType = p.expressionType;
+    if ((p.sysFlag & PullSysFlag.SUBSCRIPTION) !== 0) {
+      tagsFilter = tagFilterOf(p.subscription);
+    } else {
+      const info = ctx.clients.consumers.get(p.consumerGroup);
+      if (!info) throw new RequestError(ResponseCode.SUBSCRIPTION_NOT_EXIST, `the consumer's group info not exist, group: ${p.consumerGroup}`);
+      const sub = info.subscriptions.get(p.topic);
+      if (!sub) throw new RequestError(ResponseCode.SUBSCRIPTION_NOT_EXIST, `the consumer's subscription not exist, group: ${p.consumerGroup} topic: ${p.topic}`);
+      if (sub.subVersion < p.subVersion) {
+        throw new RequestError(ResponseCode.SUBSCRIPTION_NOT_LATEST, `the consumer's subscription not latest, group: ${p.consumerGroup}`);
+      }
+      expressionType = sub.expressionType || 'TAG';
+      tagsFilter = tagFilterOf(sub.subString, sub.codeSet);
+    }
+    if (expressionType !== 'TAG') {
+      throw new RequestError(ResponseCode.SYSTEM_ERROR, `the expression type ${expressionType} is not supported by this broker yet (only TAG)`);
+    }
+
+    const result = ctx.store.getMessages(p.topic, p.queueId, p.queueOffset, {
+      maxMsgNums: Math.max(1, Math.min(p.maxMsgNums, MAX_TRANSFER_COUNT)),
+      maxTotalBytes: MAX_TRANSFER_BYTES,
+      tagsFilter,
+    });
+    const { code, remark } = statusToCode(result, p.queueOffset);
+
+    // The consumer's position rides along on the first pass (PullSysFlag COMMIT_OFFSET).
+    if (allowSuspend && (p.sysFlag & PullSysFlag.COMMIT_OFFSET) !== 0) {
+      ctx.offsets.commit(p.consumerGroup, p.topic, p.queueId, p.commitOffset);
+    }
+
+    if (code === ResponseCode.PULL_NOT_FOUND && allowSuspend && (p.sysFlag & PullSysFlag.SUSPEND) !== 0) {
+      const holdMs = ctx.config.longPollingEnable ? p.suspendTimeoutMillis : ctx.config.shortPollingTimeMills;
+      return new Promise<RemotingCommand>((resolve, reject) => {
+        ctx.pullHold.hold(
+          {
+            topic: p.topic,
+            queueId: p.queueId,
+            offset: p.queueOffset,
+            tagsFilter,
+            done: false,
+            wake: () => {
+              try {
+                resolve(this.#pull(req, false));
+              } catch (err) {
+                reject(err instanceof Error ? err : new Error(String(err)));
+              }
+            },
+          },
+          holdMs,
+        );
+      });
+    }
+
+    const ext: Record<string, string> = {
+      nextBeginOffset: String(result.nextBeginOffset),
+      minOffset: String(result.minOffset),
+      maxOffset: String(result.maxOffset),
+      suggestWhichBrokerId: '0',
+    };
+    const response = createResponse(req, code, remark, ext);
+    if (code === ResponseCode.SUCCESS) {
+      response.bodyParts = result.messages;
+      ctx.stats.getMessageTimes += result.messages.length;
+      ctx.stats.getMessageBytes += result.bufferTotalSize;
+    }
+    return response;
+  }
+}
+
+/** The store's answer → pull response code (PullMessageProcessor's switch). */
+export function statusToCode(result: GetResult, requestOffset: number): { code: number; remark?: string } {
+  switch (result.status) {
+    case 'FOUND':
+      return { code: ResponseCode.SUCCESS };
+    case 'NO_MATCHED_MESSAGE':
+      return { code: ResponseCode.PULL_RETRY_IMMEDIATELY, remark: 'NO_MATCHED_MESSAGE' };
+    case 'NO_MESSAGE_IN_QUEUE':
+      return requestOffset !== 0
+        ? { code: ResponseCode.PULL_OFFSET_MOVED, remark: 'NO_MESSAGE_IN_QUEUE' }
+        : { code: ResponseCode.PULL_NOT_FOUND, remark: 'NO_MESSAGE_IN_QUEUE' };
+    case 'OFFSET_OVERFLOW_ONE':
+      return { code: ResponseCode.PULL_NOT_FOUND, remark: 'OFFSET_OVERFLOW_ONE' };
+    case 'OFFSET_OVERFLOW_BADLY':
+      return { code: ResponseCode.PULL_OFFSET_MOVED, remark: 'OFFSET_OVERFLOW_BADLY' };
+    case 'OFFSET_TOO_SMALL':
+      return { code: ResponseCode.PULL_OFFSET_MOVED, remark: 'OFFSET_TOO_SMALL' };
+    case 'OFFSET_FOUND_NULL':
+      return { code: ResponseCode.PULL_RETRY_IMMEDIATELY, remark: 'OFFSET_FOUND_NULL' };
+  }
+}
+

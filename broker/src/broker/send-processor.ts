@@ -1,0 +1,206 @@
+// SEND_MESSAGE, SEND_MESSAGE_V2 and SEND_BATCH_MESSAGE: validate, auto-create the topic when
+// allowed, append to the store and answer with offsets and ids.
+import { RequestError } from '../common/errors.js';
+import { topicNameProblem, type TopicConfig } from '../common/topic-config.js';
+import { isWriteable, Perm, ResponseCode } from '../protocol/codes.js';
+import { expandSendV2Fields } from '../protocol/headers.js';
+import {
+  decodeBatchBody,
+  decodeProperties,
+  encodeHost,
+  encodeProperties,
+  MAX_PROPERTIES_BYTES,
+  Prop,
+  SysFlag,
+  tagsCode,
+} from '../protocol/message.js';
+import { createResponse, type RemotingCommand } from '../protocol/remoting.js';
+import type { PutMessageInput, PutResult } from '../store/message-store.js';
+import type { RemotingConnection } from '../transport/connection.js';
+import type { BrokerContext } from './context.js';
+import { NOT_ALLOWED_SEND_TOPICS, RETRY_GROUP_TOPIC_PREFIX, DLQ_GROUP_TOPIC_PREFIX, TBW102 } from './metadata.js';
+import { createUniqId } from './uniq-id.js';
+
+interface SendHeader {
+  producerGroup: string;
+  topic: string;
+  defaultTopic: string;
+  defaultTopicQueueNums: number;
+  queueId: number;
+  sysFlag: number;
+  bornTimestamp: number;
+  flag: number;
+  properties: string;
+  reconsumeTimes: number;
+}
+
+function int(ext: Record<string, string>, name: string, fallback?: number): number {
+  const v = ext[name];
+  if (v === undefined || v === '' || v === 'null') {
+    if (fallback !== undefined) return fallback;
+    throw new RequestError(ResponseCode.SYSTEM_ERROR, `the custom field <${name}> is null`);
+  }
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new RequestError(ResponseCode.SYSTEM_ERROR, `the custom field <${name}> is not an integer: "${v}"`);
+  return n;
+}
+
+function parseSendHeader(req: RemotingCommand): SendHeader {
+  const ext = req.code === 10 ? req.extFields : expandSendV2Fields(req.extFields);
+  const str = (name: string, fallback?: string): string => {
+    const v = ext[name];
+    if (v !== undefined) return v;
+    if (fallback !== undefined) return fallback;
+    throw new RequestError(ResponseCode.SYSTEM_ERROR, `the custom field <${name}> is null`);
+  };
+  return {
+    producerGroup: str('producerGroup'),
+    topic: str('topic'),
+    defaultTopic: str('defaultTopic', TBW102),
+    defaultTopicQueueNums: int(ext, 'defaultTopicQueueNums', 4),
+    queueId: int(ext, 'queueId'),
+    sysFlag: int(ext, 'sysFlag', 0),
+    bornTimestamp: int(ext, 'bornTimestamp', Date.now()),
+    flag: int(ext, 'flag', 0),
+    properties: str('properties', ''),
+    reconsumeTimes: int(ext, 'reconsumeTimes', 0),
+  };
+}
+
+export class SendMessageProcessor {
+  readonly #ctx: BrokerContext;
+
+  constructor(ctx: BrokerContext) {
+    this.#ctx = ctx;
+  }
+
+  async process(req: RemotingCommand, conn: RemotingConnection): Promise<RemotingCommand> {
+    const h = parseSendHeader(req);
+    const batch = req.code === 320;
+    const topicConfig = this.#checkTopic(h, conn);
+    const queueId = this.#chooseQueue(h, topicConfig);
+    const body = req.body ?? Buffer.alloc(0);
+    const maxSize = this.#ctx.config.maxMessageSize;
+    if (body.length > maxSize) {
+      throw new RequestError(ResponseCode.MESSAGE_ILLEGAL, `the message body size ${body.length} exceeds the max value ${maxSize}`);
+    }
+    const bornHost = encodeHost(conn.remoteAddress);
+    const sysFlag = topicConfig.topicFilterType === 'MULTI_TAG' ? h.sysFlag | SysFlag.MULTI_TAGS : h.sysFlag;
+    let result: PutResult;
+    let transactionId: string | undefined;
+    if (batch) {
+      const entries = decodeBatchBody(body);
+      if (entries.length === 0) throw new RequestError(ResponseCode.MESSAGE_ILLEGAL, 'the batch is empty');
+      const inputs = entries.map((e) => this.#toInput(h, topicConfig, queueId, sysFlag, bornHost, e.body, e.properties, e.flag, false));
+      result = await this.#ctx.store.putMessages(inputs);
+    } else {
+      const input = this.#toInput(h, topicConfig, queueId, sysFlag, bornHost, body, h.properties, h.flag, true);
+      transactionId = undefined;
+      result = await this.#ctx.store.putMessage(input);
+    }
+    return this.#respond(req, result, queueId, body.length, transactionId);
+  }
+
+  #checkTopic(h: SendHeader, conn: RemotingConnection): TopicConfig {
+    const ctx = this.#ctx;
+    if (!isWriteable(ctx.permission())) {
+      throw new RequestError(ResponseCode.NO_PERMISSION, `the broker[${ctx.config.brokerName}] sending message is forbidden`);
+    }
+    const problem = topicNameProblem(h.topic);
+    if (problem) throw new RequestError(ResponseCode.INVALID_PARAMETER, `the specified topic is invalid: ${problem}`);
+    if (NOT_ALLOWED_SEND_TOPICS.has(h.topic)) {
+      throw new RequestError(ResponseCode.NO_PERMISSION, `Sending message to topic[${h.topic}] is forbidden.`);
+    }
+    if (h.topic === h.defaultTopic || h.topic === TBW102) {
+      throw new RequestError(ResponseCode.NO_PERMISSION, `the topic[${h.topic}] is a default topic and cannot be sent to`);
+    }
+    let tc = ctx.topics.get(h.topic);
+    if (!tc) {
+      if (h.topic.startsWith(RETRY_GROUP_TOPIC_PREFIX) || h.topic.startsWith(DLQ_GROUP_TOPIC_PREFIX)) {
+        tc = ctx.topics.createSystemTopicIfAbsent(h.topic, 1, Perm.READ | Perm.WRITE).config;
+      } else if (ctx.config.autoCreateTopicEnable) {
+        tc = ctx.topics.createFromDefault(h.topic, h.defaultTopic, h.defaultTopicQueueNums, 0);
+      }
+      if (!tc) {
+        throw new RequestError(ResponseCode.TOPIC_NOT_EXIST, `topic[${h.topic}] not exist, apply first please!`);
+      }
+      ctx.log.info({ topic: h.topic, queues: tc.writeQueueNums, producerGroup: h.producerGroup, remote: conn.remoteAddress }, 'topic auto-created on send');
+      ctx.registerNow();
+    }
+    if (!isWriteable(tc.perm)) {
+      throw new RequestError(ResponseCode.NO_PERMISSION, `the topic[${h.topic}] sending message is forbidden`);
+    }
+    return tc;
+  }
+
+  #chooseQueue(h: SendHeader, tc: TopicConfig): number {
+    const max = Math.max(tc.readQueueNums, tc.writeQueueNums);
+    if (h.queueId >= max) {
+      throw new RequestError(ResponseCode.INVALID_PARAMETER, `request queueId[${h.queueId}] is illegal, topic:${h.topic} topicConfig.writeQueueNums:${tc.writeQueueNums}`);
+    }
+    return h.queueId < 0 ? Math.floor(Math.random() * tc.writeQueueNums) : h.queueId;
+  }
+
+  #toInput(
+    h: SendHeader,
+    tc: TopicConfig,
+    queueId: number,
+    sysFlag: number,
+    bornHost: Buffer,
+    body: Buffer,
+    propertiesText: string,
+    flag: number,
+    addUniqKey: boolean,
+  ): PutMessageInput {
+    const props = decodeProperties(propertiesText);
+    if ((sysFlag & SysFlag.TRANSACTION_MASK) === SysFlag.TRANSACTION_PREPARED || props.get(Prop.TRAN_MSG) === 'true') {
+      throw new RequestError(ResponseCode.NO_PERMISSION, 'transaction messages are not supported by this broker yet');
+    }
+    const delay = Number(props.get(Prop.DELAY) ?? '0');
+    if (delay > 0) throw new RequestError(ResponseCode.NO_PERMISSION, 'delayed messages (DELAY property) are not supported by this broker yet');
+    // RocketMQ 5 gives single messages without one a UNIQ_KEY; batch entries stay as sent.
+    if (addUniqKey && !props.get(Prop.UNIQ_KEY)) props.set(Prop.UNIQ_KEY, createUniqId());
+    props.set(Prop.CLUSTER, this.#ctx.config.brokerClusterName);
+    const properties = encodeProperties(props);
+    if (Buffer.byteLength(properties, 'utf8') > MAX_PROPERTIES_BYTES) {
+      throw new RequestError(ResponseCode.MESSAGE_ILLEGAL, `the message properties are longer than ${MAX_PROPERTIES_BYTES} bytes`);
+    }
+    return {
+      topic: tc.topicName,
+      queueId,
+      flag,
+      sysFlag,
+      bornTimestamp: h.bornTimestamp,
+      bornHost,
+      storeHost: this.#ctx.storeHost,
+      reconsumeTimes: h.reconsumeTimes,
+      preparedTransactionOffset: 0,
+      body,
+      properties,
+      tagsCode: tagsCode(props.get(Prop.TAGS)),
+      waitStoreMsgOK: props.get(Prop.WAIT) !== 'false',
+    };
+  }
+
+  #respond(req: RemotingCommand, result: PutResult, queueId: number, bytes: number, transactionId: string | undefined): RemotingCommand {
+    const ctx = this.#ctx;
+    const storedOk = result.status === 'PUT_OK' || result.status === 'FLUSH_DISK_TIMEOUT';
+    if (!storedOk) {
+      const code = result.status === 'MESSAGE_ILLEGAL' ? ResponseCode.MESSAGE_ILLEGAL : result.status === 'SERVICE_NOT_AVAILABLE' ? ResponseCode.SERVICE_NOT_AVAILABLE : ResponseCode.SYSTEM_ERROR;
+      return createResponse(req, code, result.remark ?? `store rejected the message: ${result.status}`);
+    }
+    ctx.stats.putMessageTimes += result.appended.length;
+    ctx.stats.putMessageBytes += bytes;
+    const first = result.appended[0]!;
+    const ext: Record<string, string> = {
+      msgId: result.appended.map((a) => a.offsetMsgId).join(','),
+      queueId: String(queueId),
+      queueOffset: String(first.queueOffset),
+      MSG_REGION: 'DefaultRegion',
+      TRACE_ON: 'true',
+    };
+    if (transactionId) ext.transactionId = transactionId;
+    const code = result.status === 'FLUSH_DISK_TIMEOUT' ? ResponseCode.FLUSH_DISK_TIMEOUT : ResponseCode.SUCCESS;
+    return createResponse(req, code, result.remark, ext);
+  }
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// rmq-namesrv [-c namesrv.conf] [-p]: the NameServer, configured like Java's NamesrvStartup.
+import { createLogger } from '../common/logger.js';
+import { loadNamesrvConfig } from '../config/namesrv-config.js';
+import { NameServer } from '../namesrv/namesrv.js';
+import { fail, parseCliArgs, readConfigFile, stopOnSignals } from './common.js';
+
+const USAGE = `usage: rmq-namesrv [-c namesrv.conf] [-p]
+  -c  name server configuration file (key=value: listenPort, bindAddress, ...)
+  -p  print the effective configuration and exit`;
+
+async function main(): Promise<void> {
+  const args = parseCliArgs(process.argv.slice(2));
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const raw = args.configFile ? readConfigFile(args.configFile) : new Map<string, string>();
+  const { config, unknownKeys } = loadNamesrvConfig(raw, args.configFile ?? 'namesrv config');
+  if (args.printConfig) {
+    for (const [k, v] of Object.entries(config)) process.stdout.write(`${k}=${String(v)}\n`);
+    return;
+  }
+  const log = createLogger('namesrv');
+  for (const key of unknownKeys) log.warn({ key, file: args.configFile }, `unknown config key "${key}" ignored`);
+  const namesrv = new NameServer(config, log);
+  stopOnSignals(async () => {
+    await namesrv.shutdown();
+    log.info('shutdown complete');
+  }, 10_000);
+  await namesrv.start();
+  process.stdout.write(`The Name Server boot success. serializeType=JSON, address ${config.bindAddress}:${namesrv.port}\n`);
+}
+
+main().catch(fail);

@@ -1,0 +1,777 @@
+// The file-backed message store: a CommitLog holding every record, a ConsumeQueue per
+// topic/queueId indexing it, and the bookkeeping files that make restarts fast and crash
+// recovery exact (store-files.ts).
+//
+// Put: validate → reserve commit-log space and assign queue offsets (synchronously, so records
+// and queue offsets are in the same order) → the commit log writes the turn's records in one
+// writev → in offset order, each put's entries are appended to its consume queue and the
+// onDispatch listeners run → the put resolves (after a covering fsync under SYNC_FLUSH when the
+// producer waits). A failed write rewinds the queue offsets; nothing of it was ever readable.
+//
+// Checkpoint (every flushIntervalConsumeQueue ms and at shutdown): note the written commit-log
+// offset W, write and fsync every consume queue with new entries, fsync the commit log, then
+// record (commit-log flushed offset, W as the consume-queue safe offset, each queue's durable
+// length, deleted-topic tombstones) in `checkpoint`.
+//
+// Recovery (start): `abort` absent and the commit-log files ending exactly where the
+// checkpoint says → normal: nothing is scanned unless a consume queue is shorter than the
+// checkpoint recorded (deleted or truncated files), in which case the commit log is re-read from
+// that queue's last entry. Otherwise (crash, or no usable checkpoint) → the commit log is
+// scanned with CRC checks from the checkpoint's safe offset (or from the start without one),
+// records are re-dispatched to queues that lack them, the first invalid record ends the log,
+// the torn tail is truncated and reported (recoveryReport, log warn), and consume-queue entries
+// that point past the new end are dropped.
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, StoreError } from '../common/errors.js';
+import { createOffsetMsgId } from '../protocol/message.js';
+import type { DecodedRecord } from '../protocol/message.js';
+import { CommitLog, DEFAULT_SEGMENT_SIZE, END_FILE_MIN_BLANK_LENGTH } from './commit-log.js';
+import { ConsumeQueue, DEFAULT_CQ_ENTRIES_PER_FILE } from './consume-queue.js';
+import type {
+  AppendedMessage,
+  DispatchedMessage,
+  GetMessageOptions,
+  GetResult,
+  MessageStore,
+  PutMessageInput,
+  PutResult,
+  QueueBounds,
+  StoreStats,
+} from './message-store.js';
+import {
+  CQ_ENTRY_SIZE,
+  DEFAULT_MAX_MESSAGE_SIZE,
+  FILLER_SIZE,
+  LogThrottle,
+  StoreClock,
+  checkBatch,
+  defaultTagsCodeOf,
+  encodeRecord,
+  entryOffset,
+  entrySize,
+  getMessagesFromQueue,
+  hasQueueEntry,
+  isRecordOf,
+  rejected,
+  searchOffsetByTime,
+  silentLogger,
+} from './store-common.js';
+import type { RecordReader, StoreLogger } from './store-common.js';
+import {
+  abortMarkerExists,
+  acquireStoreLock,
+  commitCheckpoint,
+  createAbortMarker,
+  readCheckpoint,
+  removeAbortMarker,
+  writeCheckpointSync,
+  writeCheckpointTmp,
+} from './store-files.js';
+import type { Checkpoint } from './store-files.js';
+import { describeIoError, nodeStoreIo } from './store-io.js';
+import type { StoreIo } from './store-io.js';
+
+export type FlushDiskType = 'ASYNC_FLUSH' | 'SYNC_FLUSH';
+
+export interface DefaultMessageStoreConfig {
+  storePathRootDir: string;
+  /** Commit-log directory; default `<storePathRootDir>/commitlog`. */
+  storePathCommitLog?: string;
+  /** Commit-log segment size in bytes; default 1 GiB. Must exceed maxMessageSize + 8. */
+  mappedFileSizeCommitLog?: number;
+  /**
+   * Consume-queue file size in BYTES, as in Java (default 6 000 000 = 300 000 entries of 20
+   * bytes); must be a positive multiple of 20.
+   */
+  mappedFileSizeConsumeQueue?: number;
+  /** Default ASYNC_FLUSH. */
+  flushDiskType?: FlushDiskType;
+  /** Background commit-log fsync interval, ms (default 500). */
+  flushIntervalCommitLog?: number;
+  /** Consume-queue flush + checkpoint interval, ms (default 1000). */
+  flushIntervalConsumeQueue?: number;
+  /** SYNC_FLUSH: how long a waiting put waits for its fsync before FLUSH_DISK_TIMEOUT, ms (default 5000). */
+  syncFlushTimeout?: number;
+  /** Largest record in bytes (default 4 MiB). */
+  maxMessageSize?: number;
+  logger?: StoreLogger;
+  /** File operations of the write path (tests inject faults here). */
+  io?: StoreIo;
+  /** Tag code of a record when a consume queue is rebuilt from the commit log. */
+  tagsCodeOf?: (topic: string, properties: string, storeTimestamp: number) => number;
+}
+
+export interface RecoveryReport {
+  /** 'normal': clean shutdown and a matching checkpoint; 'crash': everything else. */
+  mode: 'normal' | 'crash';
+  /** Why crash recovery ran (abort marker found, checkpoint missing or not matching the files). */
+  reason?: string;
+  /** Commit-log offset the scan started at, and how many bytes it read. */
+  scannedFrom: number;
+  scannedBytes: number;
+  /** Commit-log end after recovery. */
+  commitLogEnd: number;
+  /** Bytes cut from the commit log: a torn or corrupt tail. */
+  truncatedBytes: number;
+  /** What ended the valid data, when bytes were cut. */
+  truncateReason?: string;
+  /** Consume-queue entries dropped (pointing past the commit-log end, torn, or in bad files). */
+  consumeQueueEntriesDropped: number;
+  /** Consume-queue entries rebuilt from the commit log. */
+  redispatched: number;
+  /** Queues found shorter than the checkpoint recorded (completed from the commit log). */
+  queuesBehind: number;
+  /** Offsets filled with filler entries because their records were gone. */
+  gapEntries: number;
+  durationMs: number;
+}
+
+interface QueueState {
+  readonly cq: ConsumeQueue;
+  /** Next queue offset to assign; runs ahead of cq.maxOffset while writes are in flight. */
+  nextOffset: number;
+}
+
+type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+/** At most this many consume queues are flushed at once (they share libuv's 4 I/O threads with the commit log). */
+const CQ_FLUSH_CONCURRENCY = 2;
+/** Failed-write and failed-checkpoint errors are logged at most once per this interval. */
+const ERROR_LOG_INTERVAL_MS = 5000;
+
+export class DefaultMessageStore implements MessageStore {
+  readonly #root: string;
+  readonly #cqRoot: string;
+  readonly #segmentSize: number;
+  readonly #cqEntriesPerFile: number;
+  readonly #syncFlush: boolean;
+  readonly #flushIntervalMs: number;
+  readonly #checkpointIntervalMs: number;
+  readonly #syncFlushTimeoutMs: number;
+  readonly #maxMessageSize: number;
+  readonly #logger: StoreLogger;
+  readonly #io: StoreIo;
+  readonly #tagsCodeOf: (topic: string, properties: string, storeTimestamp: number) => number;
+  readonly #commitLog: CommitLog;
+
+  #state: State = 'new';
+  /** Reads are served only while the files are open. */
+  #readable = false;
+  #queues = new Map<string, Map<number, QueueState>>();
+  /** Queues with entries not yet flushed. */
+  #dirty = new Set<ConsumeQueue>();
+  #listeners: ((msg: DispatchedMessage) => void)[] = [];
+  readonly #clock = new StoreClock();
+  #tombstones = new Map<string, number>();
+  #releaseLock: (() => void) | undefined;
+  #flushTimer: NodeJS.Timeout | undefined;
+  #checkpointTimer: NodeJS.Timeout | undefined;
+  #checkpointChain: Promise<void> | undefined;
+  #checkpointBusy = false;
+  /** Bumped by deleteTopics' synchronous checkpoint; an async one built earlier is discarded. */
+  #checkpointGeneration = 0;
+  #lastCheckpoint = { flushed: -1, safe: -1 };
+  #shutdownPromise: Promise<void> | undefined;
+  #putMessageCount = 0;
+  #getMessageCount = 0;
+  readonly #writeErrors = new LogThrottle(ERROR_LOG_INTERVAL_MS);
+  readonly #checkpointErrors = new LogThrottle(ERROR_LOG_INTERVAL_MS);
+
+  /** What start() found and repaired; undefined until start() completes. */
+  recoveryReport: RecoveryReport | undefined;
+
+  constructor(config: DefaultMessageStoreConfig) {
+    const positive = (key: string, v: number | undefined, dflt: number): number => {
+      const value = v ?? dflt;
+      if (!Number.isSafeInteger(value) || value <= 0) throw new ConfigError(`${key} must be a positive integer, got ${String(v)}`);
+      return value;
+    };
+    if (!config.storePathRootDir) throw new ConfigError('storePathRootDir is required');
+    this.#root = config.storePathRootDir;
+    this.#cqRoot = join(this.#root, 'consumequeue');
+    this.#segmentSize = positive('mappedFileSizeCommitLog', config.mappedFileSizeCommitLog, DEFAULT_SEGMENT_SIZE);
+    const cqBytes = positive('mappedFileSizeConsumeQueue', config.mappedFileSizeConsumeQueue, DEFAULT_CQ_ENTRIES_PER_FILE * CQ_ENTRY_SIZE);
+    if (cqBytes % CQ_ENTRY_SIZE !== 0) throw new ConfigError(`mappedFileSizeConsumeQueue must be a multiple of ${CQ_ENTRY_SIZE} bytes, got ${cqBytes}`);
+    this.#cqEntriesPerFile = cqBytes / CQ_ENTRY_SIZE;
+    const flushDiskType = config.flushDiskType ?? 'ASYNC_FLUSH';
+    if (flushDiskType !== 'ASYNC_FLUSH' && flushDiskType !== 'SYNC_FLUSH') {
+      throw new ConfigError(`flushDiskType must be ASYNC_FLUSH or SYNC_FLUSH, got ${String(flushDiskType)}`);
+    }
+    this.#syncFlush = flushDiskType === 'SYNC_FLUSH';
+    this.#flushIntervalMs = positive('flushIntervalCommitLog', config.flushIntervalCommitLog, 500);
+    this.#checkpointIntervalMs = positive('flushIntervalConsumeQueue', config.flushIntervalConsumeQueue, 1000);
+    this.#syncFlushTimeoutMs = positive('syncFlushTimeout', config.syncFlushTimeout, 5000);
+    this.#maxMessageSize = positive('maxMessageSize', config.maxMessageSize, DEFAULT_MAX_MESSAGE_SIZE);
+    if (this.#maxMessageSize + END_FILE_MIN_BLANK_LENGTH > this.#segmentSize) {
+      throw new ConfigError(
+        `maxMessageSize ${this.#maxMessageSize} + ${END_FILE_MIN_BLANK_LENGTH} must not exceed mappedFileSizeCommitLog ${this.#segmentSize}`,
+      );
+    }
+    this.#logger = config.logger ?? silentLogger;
+    this.#io = config.io ?? nodeStoreIo;
+    this.#tagsCodeOf = config.tagsCodeOf ?? defaultTagsCodeOf;
+    this.#commitLog = new CommitLog({
+      dir: config.storePathCommitLog ?? join(this.#root, 'commitlog'),
+      segmentSize: this.#segmentSize,
+      io: this.#io,
+      logger: this.#logger,
+      syncFlushTimeoutMs: this.#syncFlushTimeoutMs,
+    });
+  }
+
+  /** Completed commit-log fsync rounds (group commit makes this much smaller than the put count). */
+  get commitLogFlushCount(): number {
+    return this.#commitLog.flushCount;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Lifecycle
+
+  async start(): Promise<void> {
+    if (this.#state !== 'new') throw new StoreError('RMQ_STORE_CLOSED', `message store cannot start: it is ${this.#state}`);
+    this.#state = 'starting';
+    try {
+      mkdirSync(this.#root, { recursive: true });
+      this.#releaseLock = acquireStoreLock(this.#root, this.#logger);
+      const crashed = abortMarkerExists(this.#root);
+      // Created before anything is touched: a failure from here on means crash recovery next time.
+      createAbortMarker(this.#root);
+      this.#readable = true;
+      await this.#recover(crashed);
+    } catch (err) {
+      this.#readable = false;
+      this.#commitLog.closeNow();
+      for (const st of this.#allStates()) st.cq.closeNow();
+      this.#releaseLock?.();
+      this.#state = 'stopped';
+      throw err;
+    }
+    this.#flushTimer = setInterval(() => this.#commitLog.flushInBackground(), this.#flushIntervalMs);
+    this.#flushTimer.unref();
+    this.#checkpointTimer = setInterval(this.#periodicCheckpoint, this.#checkpointIntervalMs);
+    this.#checkpointTimer.unref();
+    this.#state = 'running';
+  }
+
+  shutdown(): Promise<void> {
+    if (this.#state === 'new') {
+      this.#state = 'stopped';
+      return Promise.resolve();
+    }
+    if (this.#state === 'stopped' && !this.#shutdownPromise) return Promise.resolve();
+    if (!this.#shutdownPromise) {
+      this.#state = 'stopping';
+      this.#shutdownPromise = this.#doShutdown();
+    }
+    return this.#shutdownPromise;
+  }
+
+  async #doShutdown(): Promise<void> {
+    clearInterval(this.#flushTimer);
+    clearInterval(this.#checkpointTimer);
+    let clean = true;
+    await this.#commitLog.whenIdle();
+    try {
+      await this.#checkpoint();
+    } catch (err) {
+      clean = false;
+      this.#logger.error({ err }, 'final checkpoint failed; the next start runs crash recovery');
+    }
+    this.#readable = false;
+    try {
+      await this.#commitLog.close();
+    } catch (err) {
+      clean = false;
+      this.#logger.error({ err }, 'closing the commit log failed');
+    }
+    for (const st of this.#allStates()) {
+      try {
+        await st.cq.close();
+      } catch (err) {
+        clean = false;
+        this.#logger.error({ err, topic: st.cq.topic, queueId: st.cq.queueId }, 'closing a consume queue failed');
+      }
+    }
+    if (clean) removeAbortMarker(this.#root);
+    this.#releaseLock?.();
+    this.#state = 'stopped';
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Puts
+
+  putMessage(msg: PutMessageInput): Promise<PutResult> {
+    return this.putMessages([msg]);
+  }
+
+  putMessages(msgs: readonly PutMessageInput[]): Promise<PutResult> {
+    if (this.#state !== 'running') return Promise.resolve(rejected('SERVICE_NOT_AVAILABLE', `message store is ${this.#state}`));
+    const sizes = checkBatch(msgs, this.#maxMessageSize);
+    if (typeof sizes === 'string') return Promise.resolve(rejected('MESSAGE_ILLEGAL', sizes));
+    let total = 0;
+    for (const s of sizes) total += s;
+    if (total + END_FILE_MIN_BLANK_LENGTH > this.#segmentSize) {
+      return Promise.resolve(
+        rejected('MESSAGE_ILLEGAL', `batch of ${total} bytes does not fit in a commit-log segment of ${this.#segmentSize} bytes`),
+      );
+    }
+    return new Promise((resolve) => this.#append(msgs, sizes, total, resolve));
+  }
+
+  #append(msgs: readonly PutMessageInput[], sizes: number[], total: number, resolve: (r: PutResult) => void): void {
+    const first = msgs[0]!;
+    const st = msgs.some((m) => hasQueueEntry(m.sysFlag)) ? this.#queueState(first.topic, first.queueId) : undefined;
+    const storeTimestamp = this.#clock.now();
+    const appended: AppendedMessage[] = [];
+    let queueOffset = st ? st.nextOffset : 0;
+    const encode = (physicalOffset: number): Buffer[] => {
+      const buffers = new Array<Buffer>(msgs.length);
+      let phys = physicalOffset;
+      for (let i = 0; i < msgs.length; i++) {
+        const m = msgs[i]!;
+        // Half and rollback transaction records have no queue entry and queue offset 0 (Java).
+        const q = hasQueueEntry(m.sysFlag) ? queueOffset++ : 0;
+        buffers[i] = encodeRecord(m, q, phys, storeTimestamp);
+        appended.push({ physicalOffset: phys, queueOffset: q, size: sizes[i]!, storeTimestamp, offsetMsgId: createOffsetMsgId(m.storeHost, phys) });
+        phys += sizes[i]!;
+      }
+      return buffers;
+    };
+    try {
+      this.#commitLog.append(total, encode, (err) => this.#written(err, msgs, appended, st, resolve));
+    } catch (err) {
+      resolve(rejected('MESSAGE_ILLEGAL', describeIoError(err)));
+      return;
+    }
+    if (st) st.nextOffset = queueOffset;
+  }
+
+  /** Runs in commit-log order once the put's bytes are written (or failed to be). */
+  #written(
+    err: Error | undefined,
+    msgs: readonly PutMessageInput[],
+    appended: AppendedMessage[],
+    st: QueueState | undefined,
+    resolve: (r: PutResult) => void,
+  ): void {
+    if (err) {
+      if (st) this.#rewindQueue(st);
+      const suppressed = this.#writeErrors.allow();
+      if (suppressed >= 0) this.#logger.error({ err, suppressed }, 'commit log write failed; puts rejected with IO_ERROR');
+      resolve(rejected('IO_ERROR', `commit log write failed: ${describeIoError(err)}`));
+      return;
+    }
+    for (let i = 0; i < msgs.length; i++) {
+      const m = msgs[i]!;
+      if (st && hasQueueEntry(m.sysFlag)) this.#dispatch(st, m, appended[i]!);
+    }
+    this.#putMessageCount += msgs.length;
+    if (this.#syncFlush && msgs.some((m) => m.waitStoreMsgOK)) {
+      const last = appended[appended.length - 1]!;
+      this.#commitLog.waitForFlush(last.physicalOffset + last.size, (flushErr, timedOut) => {
+        if (flushErr) resolve({ status: 'FLUSH_DISK_TIMEOUT', appended, remark: `fsync failed: ${describeIoError(flushErr)}` });
+        else if (timedOut) resolve({ status: 'FLUSH_DISK_TIMEOUT', appended, remark: `not flushed to disk within ${this.#syncFlushTimeoutMs} ms` });
+        else resolve({ status: 'PUT_OK', appended });
+      });
+    } else {
+      resolve({ status: 'PUT_OK', appended });
+    }
+  }
+
+  #dispatch(st: QueueState, m: PutMessageInput, a: AppendedMessage): void {
+    const cq = st.cq;
+    if (cq.destroyed) return; // topic deleted while the write was in flight
+    if (cq.maxOffset !== a.queueOffset) {
+      // Queue offsets are assigned in commit-log order, so this is a bug; keep the queue addressable.
+      this.#logger.error({ topic: m.topic, queueId: m.queueId, expected: cq.maxOffset, got: a.queueOffset }, 'consume queue out of order');
+      if (a.queueOffset < cq.maxOffset) return;
+      cq.fillTo(a.queueOffset);
+    }
+    cq.append(a.physicalOffset, a.size, m.tagsCode);
+    this.#dirty.add(cq);
+    if (this.#listeners.length === 0) return;
+    const msg: DispatchedMessage = {
+      topic: m.topic,
+      queueId: m.queueId,
+      queueOffset: a.queueOffset,
+      tagsCode: m.tagsCode,
+      physicalOffset: a.physicalOffset,
+      storeTimestamp: a.storeTimestamp,
+    };
+    for (const listener of this.#listeners) {
+      try {
+        listener(msg);
+      } catch (err) {
+        this.#logger.error({ err }, 'onDispatch listener threw');
+      }
+    }
+  }
+
+  /** After a failed write: later puts of the queue failed too, so the next offset is the queue's end. */
+  #rewindQueue(st: QueueState): void {
+    st.nextOffset = st.cq.maxOffset;
+    const byQueue = this.#queues.get(st.cq.topic);
+    if (st.nextOffset === 0 && st.cq.minOffset === 0 && byQueue?.get(st.cq.queueId) === st) {
+      // The put created the queue; do not leave an empty queue behind.
+      byQueue.delete(st.cq.queueId);
+      if (byQueue.size === 0) this.#queues.delete(st.cq.topic);
+    }
+  }
+
+  #queueState(topic: string, queueId: number): QueueState {
+    let byQueue = this.#queues.get(topic);
+    if (!byQueue) this.#queues.set(topic, (byQueue = new Map<number, QueueState>()));
+    let st = byQueue.get(queueId);
+    if (!st) {
+      const cq = new ConsumeQueue({
+        dir: join(this.#cqRoot, topic, String(queueId)),
+        topic,
+        queueId,
+        entriesPerFile: this.#cqEntriesPerFile,
+        io: this.#io,
+        logger: this.#logger,
+      });
+      byQueue.set(queueId, (st = { cq, nextOffset: 0 }));
+    }
+    return st;
+  }
+
+  *#allStates(): Iterable<QueueState> {
+    for (const byQueue of this.#queues.values()) yield* byQueue.values();
+  }
+
+  #cq(topic: string, queueId: number): ConsumeQueue | undefined {
+    return this.#queues.get(topic)?.get(queueId)?.cq;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reads
+
+  #assertReadable(): void {
+    if (!this.#readable) throw new StoreError('RMQ_STORE_CLOSED', `message store is ${this.#state}`);
+  }
+
+  /** An entry's record, checked to be a record of the entry's size. */
+  readonly #readRecord: RecordReader = (physicalOffset, size) => {
+    const buf = this.#commitLog.read(physicalOffset, size);
+    return buf && isRecordOf(buf, size) ? buf : undefined;
+  };
+
+  getMessages(topic: string, queueId: number, offset: number, options: GetMessageOptions): GetResult {
+    this.#assertReadable();
+    const result = getMessagesFromQueue(this.#cq(topic, queueId), offset, options, this.#readRecord);
+    this.#getMessageCount += result.messages.length;
+    return result;
+  }
+
+  getMinOffsetInQueue(topic: string, queueId: number): number {
+    return this.#cq(topic, queueId)?.minOffset ?? 0;
+  }
+
+  getMaxOffsetInQueue(topic: string, queueId: number): number {
+    return this.#cq(topic, queueId)?.maxOffset ?? 0;
+  }
+
+  #timestampAt(cq: ConsumeQueue, offset: number): number {
+    const e = cq.readEntries(offset, 1);
+    if (e.length < CQ_ENTRY_SIZE) return -1;
+    const size = entrySize(e, 0);
+    if (size === FILLER_SIZE || size <= 0) return -1;
+    return this.#commitLog.readStoreTimestamp(entryOffset(e, 0), size);
+  }
+
+  getOffsetInQueueByTime(topic: string, queueId: number, timestamp: number): number {
+    this.#assertReadable();
+    const cq = this.#cq(topic, queueId);
+    if (!cq) return 0;
+    return searchOffsetByTime(cq.minOffset, cq.maxOffset, timestamp, (i) => this.#timestampAt(cq, i));
+  }
+
+  getEarliestMessageTime(topic: string, queueId: number): number {
+    this.#assertReadable();
+    const cq = this.#cq(topic, queueId);
+    if (!cq || cq.minOffset >= cq.maxOffset) return -1;
+    return this.#timestampAt(cq, cq.minOffset);
+  }
+
+  getMessageStoreTimestamp(topic: string, queueId: number, queueOffset: number): number {
+    this.#assertReadable();
+    const cq = this.#cq(topic, queueId);
+    if (!cq || queueOffset < cq.minOffset || queueOffset >= cq.maxOffset) return -1;
+    return this.#timestampAt(cq, queueOffset);
+  }
+
+  lookMessageByOffset(physicalOffset: number): Buffer | undefined {
+    this.#assertReadable();
+    return this.#commitLog.readRecord(physicalOffset);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Admin
+
+  deleteTopics(topics: Iterable<string>): void {
+    let changed = false;
+    for (const topic of topics) {
+      if (!topic || topic === '.' || topic === '..' || /[/\\\0]/.test(topic)) continue;
+      const byQueue = this.#queues.get(topic);
+      if (byQueue) {
+        for (const st of byQueue.values()) {
+          this.#dirty.delete(st.cq);
+          st.cq.destroy();
+        }
+        this.#queues.delete(topic);
+      }
+      rmSync(join(this.#cqRoot, topic), { recursive: true, force: true });
+      // Records of the topic below this offset must not come back through re-dispatch.
+      this.#tombstones.set(topic, this.#commitLog.appendOffset);
+      changed = true;
+    }
+    if (!changed || !this.#readable) return;
+    this.#checkpointGeneration++;
+    const { flushed, safe } = this.#lastCheckpoint;
+    if (flushed < 0) return;
+    try {
+      writeCheckpointSync(this.#root, this.#buildCheckpoint(flushed, safe));
+    } catch (err) {
+      this.#logger.error({ err }, 'could not record deleted topics in the checkpoint');
+    }
+  }
+
+  queues(): Map<string, Map<number, QueueBounds>> {
+    const out = new Map<string, Map<number, QueueBounds>>();
+    for (const [topic, byQueue] of this.#queues) {
+      const m = new Map<number, QueueBounds>();
+      for (const [queueId, st] of byQueue) m.set(queueId, { minOffset: st.cq.minOffset, maxOffset: st.cq.maxOffset });
+      out.set(topic, m);
+    }
+    return out;
+  }
+
+  onDispatch(listener: (msg: DispatchedMessage) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  stats(): StoreStats {
+    return {
+      commitLogMinOffset: this.#commitLog.minOffset,
+      commitLogMaxOffset: this.#commitLog.writtenOffset,
+      flushedOffset: this.#commitLog.flushedOffset,
+      putMessageCount: this.#putMessageCount,
+      getMessageCount: this.#getMessageCount,
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Checkpoint
+
+  readonly #periodicCheckpoint = (): void => {
+    if (this.#checkpointBusy || this.#state !== 'running') return;
+    this.#checkpoint().catch((err: unknown) => {
+      const suppressed = this.#checkpointErrors.allow();
+      if (suppressed >= 0) this.#logger.error({ err, suppressed }, 'checkpoint failed; will retry');
+    });
+  };
+
+  /** Runs one checkpoint after any running one (never two at once). */
+  #checkpoint(): Promise<void> {
+    const prev = this.#checkpointChain;
+    const run = prev ? prev.then(() => this.#checkpointOnce()) : this.#checkpointOnce();
+    const settled: Promise<void> = run.then(noop, noop).then(() => {
+      if (this.#checkpointChain === settled) this.#checkpointChain = undefined;
+    });
+    this.#checkpointChain = settled;
+    return run;
+  }
+
+  async #checkpointOnce(): Promise<void> {
+    this.#checkpointBusy = true;
+    try {
+      const safe = this.#commitLog.writtenOffset;
+      await this.#flushDirtyQueues();
+      await this.#commitLog.flush();
+      const flushed = this.#commitLog.flushedOffset;
+      if (flushed === this.#lastCheckpoint.flushed && safe === this.#lastCheckpoint.safe) return;
+      const generation = this.#checkpointGeneration;
+      await writeCheckpointTmp(this.#root, this.#buildCheckpoint(flushed, safe));
+      if (generation !== this.#checkpointGeneration) return; // a newer one was written meanwhile
+      commitCheckpoint(this.#root);
+      this.#lastCheckpoint = { flushed, safe };
+    } finally {
+      this.#checkpointBusy = false;
+    }
+  }
+
+  #buildCheckpoint(flushed: number, safe: number): Checkpoint {
+    const queues: Checkpoint['queues'] = [];
+    for (const st of this.#allStates()) {
+      const durable = st.cq.syncedOffset;
+      if (durable > 0) queues.push({ topic: st.cq.topic, queueId: st.cq.queueId, maxOffset: durable });
+    }
+    return {
+      commitLogFlushedOffset: flushed,
+      consumeQueueSafeOffset: safe,
+      lastStoreTimestamp: this.#clock.last,
+      writtenAt: Date.now(),
+      queues,
+      tombstones: this.#tombstones,
+    };
+  }
+
+  /** Writes and fsyncs every queue with new entries; throws the first error (they stay dirty). */
+  async #flushDirtyQueues(): Promise<void> {
+    const dirty = [...this.#dirty];
+    this.#dirty.clear();
+    let firstError: unknown;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < dirty.length) {
+        const cq = dirty[next++]!;
+        try {
+          await cq.flush();
+        } catch (err) {
+          if (!cq.destroyed) this.#dirty.add(cq);
+          firstError ??= err;
+        }
+      }
+    };
+    const workers: Promise<void>[] = [];
+    for (let i = 0; i < Math.min(CQ_FLUSH_CONCURRENCY, dirty.length); i++) workers.push(worker());
+    await Promise.all(workers);
+    if (firstError !== undefined) {
+      throw new StoreError('RMQ_STORE_IO', `consume queue flush failed: ${describeIoError(firstError)}`, { cause: firstError });
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Recovery
+
+  /** Opens every consume queue on disk; returns how many entries had to be dropped. */
+  #loadQueues(): number {
+    if (!existsSync(this.#cqRoot)) return 0;
+    let dropped = 0;
+    for (const topicDir of readdirSync(this.#cqRoot, { withFileTypes: true })) {
+      if (!topicDir.isDirectory()) continue;
+      const topic = topicDir.name;
+      for (const queueDir of readdirSync(join(this.#cqRoot, topic), { withFileTypes: true })) {
+        if (!queueDir.isDirectory() || !/^\d+$/.test(queueDir.name)) continue;
+        const queueId = Number(queueDir.name);
+        const st = this.#queueState(topic, queueId);
+        dropped += st.cq.load();
+        if (st.cq.maxOffset === 0) {
+          st.cq.closeNow();
+          this.#queues.get(topic)!.delete(queueId);
+        }
+      }
+      if (this.#queues.get(topic)?.size === 0) this.#queues.delete(topic);
+    }
+    return dropped;
+  }
+
+  /**
+   * Where recovery reads the commit log from. Re-dispatch starts at the consume-queue safe
+   * offset, or earlier for queues found shorter than the checkpoint recorded; after a crash the
+   * scan also covers (with CRC checks) everything the checkpoint did not see flushed.
+   */
+  #planScan(cp: Checkpoint | undefined, normal: boolean): { reputFrom: number; scanFrom: number; queuesBehind: number } {
+    const log = this.#commitLog;
+    const clMin = log.minOffset;
+    let reputFrom = cp && log.canScanFrom(cp.consumeQueueSafeOffset) ? cp.consumeQueueSafeOffset : clMin;
+    let queuesBehind = 0;
+    for (const q of cp?.queues ?? []) {
+      const cq = this.#cq(q.topic, q.queueId);
+      if ((cq?.maxOffset ?? 0) >= q.maxOffset) continue;
+      queuesBehind++;
+      const last = cq?.lastEntry();
+      const from = last && last.size !== FILLER_SIZE && log.canScanFrom(last.offset + last.size) ? last.offset + last.size : clMin;
+      reputFrom = Math.min(reputFrom, from);
+    }
+    let scanFrom = reputFrom;
+    if (!normal) {
+      const flushed = cp?.commitLogFlushedOffset;
+      scanFrom = Math.min(reputFrom, flushed !== undefined && log.canScanFrom(flushed) ? flushed : clMin);
+    }
+    return { reputFrom, scanFrom, queuesBehind };
+  }
+
+  async #recover(crashed: boolean): Promise<void> {
+    const t0 = performance.now();
+    const cpOrWhy = readCheckpoint(this.#root);
+    const cp = typeof cpOrWhy === 'string' ? undefined : cpOrWhy;
+    if (cp) {
+      this.#clock.observe(cp.lastStoreTimestamp);
+      this.#tombstones = new Map(cp.tombstones);
+    }
+    const log = this.#commitLog;
+    const filesEnd = log.open();
+    const clMin = log.minOffset;
+    let cqDropped = this.#loadQueues();
+
+    let reason: string | undefined;
+    if (crashed) reason = 'abort marker present: the last run did not shut down cleanly';
+    else if (!cp) reason = `no usable checkpoint (${cpOrWhy as string})`;
+    else if (!log.isCleanEnd(cp.commitLogFlushedOffset)) {
+      reason = `commit log files end at ${filesEnd} but the checkpoint says ${cp.commitLogFlushedOffset}`;
+    }
+    const normal = reason === undefined;
+    const { reputFrom, scanFrom, queuesBehind } = this.#planScan(cp, normal);
+
+    let redispatched = 0;
+    let gapEntries = 0;
+    const onRecord = (rec: DecodedRecord, phys: number): void => {
+      this.#clock.observe(rec.storeTimestamp);
+      if (phys < reputFrom || !hasQueueEntry(rec.sysFlag)) return;
+      const tomb = this.#tombstones.get(rec.topic);
+      if (tomb !== undefined && phys < tomb) return;
+      const cq = this.#queueState(rec.topic, rec.queueId).cq;
+      const max = cq.maxOffset;
+      if (rec.queueOffset < max) return; // already indexed
+      if (rec.queueOffset > max) {
+        gapEntries += rec.queueOffset - max;
+        cq.fillTo(rec.queueOffset);
+      }
+      cq.append(phys, rec.size, this.#tagsCodeOf(rec.topic, rec.properties, rec.storeTimestamp));
+      this.#dirty.add(cq);
+      redispatched++;
+    };
+    const scan = await log.scan(scanFrom, !normal, onRecord, () => this.#flushDirtyQueues());
+    const end = scan.end;
+    const truncatedBytes = log.truncate(end);
+    log.setEnd(end);
+
+    for (const st of [...this.#allStates()]) {
+      cqDropped += st.cq.truncateToCommitLog(end);
+      st.cq.correctMinOffset(clMin);
+      st.nextOffset = st.cq.maxOffset;
+    }
+    await this.#flushDirtyQueues();
+    await this.#checkpoint();
+
+    const report: RecoveryReport = {
+      mode: normal ? 'normal' : 'crash',
+      scannedFrom: scanFrom,
+      scannedBytes: Math.max(0, end - scanFrom),
+      commitLogEnd: end,
+      truncatedBytes,
+      consumeQueueEntriesDropped: cqDropped,
+      redispatched,
+      queuesBehind,
+      gapEntries,
+      durationMs: Math.round(performance.now() - t0),
+    };
+    if (reason !== undefined) report.reason = reason;
+    if (truncatedBytes > 0 && scan.stopReason !== undefined) report.truncateReason = scan.stopReason;
+    this.recoveryReport = report;
+    if (truncatedBytes > 0) {
+      this.#logger.warn(
+        { droppedBytes: truncatedBytes, commitLogEnd: end, cause: scan.stopReason },
+        `commit log: dropped ${truncatedBytes} bytes of torn or corrupt tail`,
+      );
+    }
+    if (gapEntries > 0) this.#logger.warn({ gapEntries }, 'consume queues had gaps; filled with filler entries');
+    if (cqDropped > 0) this.#logger.warn({ entries: cqDropped }, 'consume queues: dropped entries past the commit-log end');
+    this.#logger.info({ ...report }, normal ? 'message store recovered (normal)' : 'message store recovered after a crash');
+  }
+}
+
+function noop(): void {}

@@ -1,0 +1,161 @@
+// The message store contract. Processors talk only to this interface; the file-backed store
+// (CommitLog + ConsumeQueue) and the in-memory store both implement it, and one conformance
+// suite (message-store.conformance.ts) runs against each.
+
+/** A message ready to be appended; the store assigns offsets and the store timestamp. */
+export interface PutMessageInput {
+  topic: string;
+  queueId: number;
+  flag: number;
+  sysFlag: number;
+  bornTimestamp: number;
+  /** Encoded born host (protocol/message.ts encodeHost). */
+  bornHost: Buffer;
+  /** Encoded store host: the broker's reachable ip:port; part of the offset message id. */
+  storeHost: Buffer;
+  reconsumeTimes: number;
+  preparedTransactionOffset: number;
+  body: Buffer;
+  /** Encoded properties string (protocol/message.ts encodeProperties). */
+  properties: string;
+  /** Consume-queue tag field: tagsCode(TAGS), or a delivery time for scheduled messages. */
+  tagsCode: number;
+  /**
+   * Whether the producer waits for durability (the WAIT property, default true). Under
+   * SYNC_FLUSH only such messages wait for the fsync before the put resolves.
+   */
+  waitStoreMsgOK: boolean;
+}
+
+export type PutStatus =
+  | 'PUT_OK'
+  /** Stored, but the fsync did not complete within syncFlushTimeoutMs (SYNC_FLUSH). */
+  | 'FLUSH_DISK_TIMEOUT'
+  /** Rejected: larger than maxMessageSize or otherwise unencodable. Nothing stored. */
+  | 'MESSAGE_ILLEGAL'
+  /** Rejected: store not started, shut down, or read-only. Nothing stored. */
+  | 'SERVICE_NOT_AVAILABLE'
+  /** Rejected: an I/O error (e.g. ENOSPC) prevented the write. Nothing stored. */
+  | 'IO_ERROR';
+
+export interface AppendedMessage {
+  physicalOffset: number;
+  queueOffset: number;
+  size: number;
+  storeTimestamp: number;
+  /** Offset message id: hex(storeHost + physicalOffset). */
+  offsetMsgId: string;
+}
+
+export interface PutResult {
+  status: PutStatus;
+  /** One entry per stored message (empty when rejected). */
+  appended: AppendedMessage[];
+  /** Human-readable reason when status is not PUT_OK. */
+  remark?: string;
+}
+
+export type GetStatus =
+  | 'FOUND'
+  /** Entries were scanned but the filter rejected all of them. */
+  | 'NO_MATCHED_MESSAGE'
+  /** The queue has never had a message (or does not exist). */
+  | 'NO_MESSAGE_IN_QUEUE'
+  /** offset === maxOffset: nothing new yet. */
+  | 'OFFSET_OVERFLOW_ONE'
+  /** offset > maxOffset. */
+  | 'OFFSET_OVERFLOW_BADLY'
+  /** offset < minOffset (data deleted). */
+  | 'OFFSET_TOO_SMALL'
+  /** Consume-queue entries exist but their commit-log data is gone. */
+  | 'OFFSET_FOUND_NULL';
+
+export interface GetResult {
+  status: GetStatus;
+  /** Where the consumer should read next (RocketMQ semantics, see the conformance suite). */
+  nextBeginOffset: number;
+  minOffset: number;
+  maxOffset: number;
+  /** Raw stored records (the pull response body is their concatenation). */
+  messages: Buffer[];
+  /** Queue offsets of `messages`, same order. */
+  queueOffsets: number[];
+  /** Sum of messages[i].length. */
+  bufferTotalSize: number;
+}
+
+/** Consume-queue level filter on the tag code; `undefined` accepts everything. */
+export type TagsCodeFilter = ((tagsCode: number) => boolean) | undefined;
+/** Optional second-stage filter on the decoded properties string (SQL92 later). */
+export type PropertiesFilter = ((properties: string) => boolean) | undefined;
+
+export interface GetMessageOptions {
+  maxMsgNums: number;
+  /** Stop adding messages once this many bytes are collected (at least one is returned). */
+  maxTotalBytes?: number;
+  tagsFilter?: TagsCodeFilter;
+  propertiesFilter?: PropertiesFilter;
+}
+
+export interface DispatchedMessage {
+  topic: string;
+  queueId: number;
+  queueOffset: number;
+  tagsCode: number;
+  physicalOffset: number;
+  storeTimestamp: number;
+}
+
+export interface QueueBounds {
+  minOffset: number;
+  maxOffset: number;
+}
+
+export interface StoreStats {
+  commitLogMinOffset: number;
+  commitLogMaxOffset: number;
+  /** Offset up to which the commit log has been fsynced. */
+  flushedOffset: number;
+  putMessageCount: number;
+  getMessageCount: number;
+}
+
+export interface MessageStore {
+  /** Opens or creates the store and recovers it (truncating torn tails, rebuilding queues). */
+  start(): Promise<void>;
+  /** Flushes everything and closes files. Idempotent. */
+  shutdown(): Promise<void>;
+
+  putMessage(msg: PutMessageInput): Promise<PutResult>;
+  /** Appends messages of one topic and queue as consecutive records (a batch send). */
+  putMessages(msgs: readonly PutMessageInput[]): Promise<PutResult>;
+
+  getMessages(topic: string, queueId: number, offset: number, options: GetMessageOptions): GetResult;
+
+  /** Smallest logical offset still readable in the queue (0 for an empty queue). */
+  getMinOffsetInQueue(topic: string, queueId: number): number;
+  /** Next logical offset to be written (0 for an empty queue). */
+  getMaxOffsetInQueue(topic: string, queueId: number): number;
+  /**
+   * Logical offset of the first message stored at or after `timestamp` (ms), clamped to
+   * [min, max]; `max` when every message is older.
+   */
+  getOffsetInQueueByTime(topic: string, queueId: number, timestamp: number): number;
+  /** Store timestamp of the oldest readable message of the queue, or -1. */
+  getEarliestMessageTime(topic: string, queueId: number): number;
+  /** Store timestamp of the message at a logical offset, or -1. */
+  getMessageStoreTimestamp(topic: string, queueId: number, queueOffset: number): number;
+
+  /** The raw record at a commit-log offset, or undefined when there is none. */
+  lookMessageByOffset(physicalOffset: number): Buffer | undefined;
+
+  /** Drops the consume queues of these topics (topic deletion). */
+  deleteTopics(topics: Iterable<string>): void;
+  /** Topic/queue pairs known to the store, with their bounds. */
+  queues(): Map<string, Map<number, QueueBounds>>;
+
+  /** Called synchronously after each message becomes readable (used to wake long polls). */
+  onDispatch(listener: (msg: DispatchedMessage) => void): void;
+
+  stats(): StoreStats;
+}
