@@ -6,6 +6,10 @@ import { compareDelivery, ConsumerHandle, createTopic, OurCluster, prepareDriver
 
 interface Plan {
   kind: DriverKind;
+  /** Test name (defaults to kind). */
+  label?: string;
+  /** Environment of the driver processes. */
+  env?: NodeJS.ProcessEnv;
   produceModes: string[];
   consumeModes: string[];
   /** ali-ons cannot create topics by sending: create it first (like mqadmin updateTopic). */
@@ -17,6 +21,8 @@ interface Plan {
 const PLANS: Plan[] = [
   { kind: 'java4', produceModes: ['sync', 'async', 'oneway', 'batch'], consumeModes: ['push', 'litepull'], settleMs: 3000 },
   { kind: 'java5', produceModes: ['sync', 'async', 'oneway', 'batch'], consumeModes: ['push', 'litepull'], settleMs: 3000 },
+  // The official benchmark tools switch the Java client to binary (ROCKETMQ) headers.
+  { kind: 'java5', label: 'java5-binary-headers', env: { ROCKETMQ_SERIALIZE_TYPE: 'ROCKETMQ' }, produceModes: ['sync', 'batch'], consumeModes: ['push'], settleMs: 3000 },
   { kind: 'go', produceModes: ['sync', 'async', 'oneway', 'batch'], consumeModes: ['push'], settleMs: 3000 },
   // ali-ons has no oneway, batch or lite pull API.
   { kind: 'alions', produceModes: ['sync', 'async'], consumeModes: ['push'], createTopicFirst: true, settleMs: 12_000 },
@@ -26,10 +32,12 @@ const PER_MODE = 40;
 
 // RMQ_INTEROP_CLIENTS=go,alions narrows a local run; CI runs every client.
 const only = process.env.RMQ_INTEROP_CLIENTS?.split(',').map((s) => s.trim());
-for (const plan of PLANS.filter((p) => !only || only.includes(p.kind))) {
+for (const plan of PLANS.filter((p) => !only || only.includes(p.label ?? p.kind))) {
   const skip = prepareDriver(plan.kind);
-  describe.skipIf(skip !== undefined)(`${plan.kind} client${skip ? ` (skipped: ${skip})` : ''}`, () => {
-    const cluster = new OurCluster(`interop-${plan.kind}`);
+  const name = plan.label ?? plan.kind;
+  const env = plan.env ?? {};
+  describe.skipIf(skip !== undefined)(`${name} client${skip ? ` (skipped: ${skip})` : ''}`, () => {
+    const cluster = new OurCluster(`interop-${name}`);
     const log = (name: string): string => join(cluster.dir, `${name}.log`);
     beforeAll(() => cluster.start());
     afterAll(() => cluster.stop());
@@ -45,15 +53,15 @@ for (const plan of PLANS.filter((p) => !only || only.includes(p.kind))) {
       if (plan.createTopicFirst) await createTopic(cluster, topic);
       const warm = await runProducer(plan.kind, ['--namesrv', cluster.namesrvAddr, '--topic', topic, '--group', `PG_${plan.kind}`, '--count', '1', '--mode', 'sync', '--run-id', `warm${runId}`, '--tag', 'TagZ'], log('warm'));
       expect(warm.filter((e) => e.event === 'sent')).toHaveLength(1);
-      const c1 = new ConsumerHandle(plan.kind, ['--namesrv', cluster.namesrvAddr, '--topic', topic, '--group', group, '--mode', 'push', '--instance', 'c1', '--tag-expr', 'TagA || TagB'], log('c1'));
-      const c2 = new ConsumerHandle(plan.kind, ['--namesrv', cluster.namesrvAddr, '--topic', topic, '--group', group, '--mode', 'push', '--instance', 'c2', '--tag-expr', 'TagA || TagB'], log('c2'));
+      const c1 = new ConsumerHandle(plan.kind, ['--namesrv', cluster.namesrvAddr, '--topic', topic, '--group', group, '--mode', 'push', '--instance', 'c1', '--tag-expr', 'TagA || TagB'], log('c1'), env);
+      const c2 = new ConsumerHandle(plan.kind, ['--namesrv', cluster.namesrvAddr, '--topic', topic, '--group', group, '--mode', 'push', '--instance', 'c2', '--tag-expr', 'TagA || TagB'], log('c2'), env);
       await Promise.all([c1.ready(), c2.ready()]);
       await new Promise((r) => setTimeout(r, plan.settleMs));
 
       const sent: DriverEvent[] = [];
       let start = 0;
       for (const mode of plan.produceModes) {
-        const events = await runProducer(plan.kind, ['--namesrv', cluster.namesrvAddr, '--topic', topic, '--group', `PG_${plan.kind}`, '--count', String(PER_MODE), '--mode', mode, '--run-id', runId, '--start-index', String(start), '--tag', tag], log(`produce-${mode}`));
+        const events = await runProducer(plan.kind, ['--namesrv', cluster.namesrvAddr, '--topic', topic, '--group', `PG_${plan.kind}`, '--count', String(PER_MODE), '--mode', mode, '--run-id', runId, '--start-index', String(start), '--tag', tag], log(`produce-${mode}`), undefined, env);
         const errors = events.filter((e) => e.event === 'send-error');
         expect(errors, `${mode} send errors`).toEqual([]);
         const ok = events.filter((e) => e.event === 'sent');
@@ -75,7 +83,7 @@ for (const plan of PLANS.filter((p) => !only || only.includes(p.kind))) {
       expect(c2.received.length).toBeGreaterThan(0);
 
       for (const mode of plan.consumeModes.filter((m) => m !== 'push')) {
-        const c = new ConsumerHandle(plan.kind, ['--namesrv', cluster.namesrvAddr, '--topic', topic, '--group', `CG_${plan.kind}_${mode}`, '--mode', mode, '--instance', mode], log(`consume-${mode}`));
+        const c = new ConsumerHandle(plan.kind, ['--namesrv', cluster.namesrvAddr, '--topic', topic, '--group', `CG_${plan.kind}_${mode}`, '--mode', mode, '--instance', mode], log(`consume-${mode}`), env);
         await c.ready();
         await c.waitFor((h) => h.received.filter((r) => r.runId === runId).length >= total, 90_000, `${total} messages via ${mode}`);
         await new Promise((r) => setTimeout(r, 1000));

@@ -255,9 +255,9 @@ function parseLines(buf: { text: string }, chunk: string, onEvent: (e: DriverEve
 }
 
 /** Starts a producer; `events` fills as it runs, `done` resolves with all of them. */
-export function startProducer(kind: DriverKind, args: string[], logFile: string, timeoutMs = 180_000): { events: DriverEvent[]; done: Promise<DriverEvent[]> } {
+export function startProducer(kind: DriverKind, args: string[], logFile: string, timeoutMs = 180_000, env: NodeJS.ProcessEnv = {}): { events: DriverEvent[]; done: Promise<DriverEvent[]> } {
   const [cmd, pre] = driverCommand(kind);
-  const child = spawn(cmd, [...pre, 'produce', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, [...pre, 'produce', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const log = createWriteStream(logFile, { flags: 'a' });
   child.stderr.pipe(log);
   const events: DriverEvent[] = [];
@@ -281,8 +281,8 @@ export function startProducer(kind: DriverKind, args: string[], logFile: string,
 }
 
 /** Runs a producer to completion and returns its events. */
-export function runProducer(kind: DriverKind, args: string[], logFile: string, timeoutMs = 180_000): Promise<DriverEvent[]> {
-  return startProducer(kind, args, logFile, timeoutMs).done;
+export function runProducer(kind: DriverKind, args: string[], logFile: string, timeoutMs = 180_000, env: NodeJS.ProcessEnv = {}): Promise<DriverEvent[]> {
+  return startProducer(kind, args, logFile, timeoutMs, env).done;
 }
 
 export class ConsumerHandle {
@@ -291,10 +291,10 @@ export class ConsumerHandle {
   readonly #exited: Promise<number | null>;
   readonly #what: string;
 
-  constructor(kind: DriverKind, args: string[], logFile: string) {
+  constructor(kind: DriverKind, args: string[], logFile: string, env: NodeJS.ProcessEnv = {}) {
     const [cmd, pre] = driverCommand(kind);
     this.#what = `${kind} consumer ${args.join(' ')}`;
-    this.#child = spawn(cmd, [...pre, 'consume', ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.#child = spawn(cmd, [...pre, 'consume', ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     const log = createWriteStream(logFile, { flags: 'a' });
     this.#child.stderr!.pipe(log);
     const buf = { text: '' };

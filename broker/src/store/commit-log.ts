@@ -21,7 +21,7 @@
 import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readSync, readdirSync, unlinkSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { StoreError } from '../common/errors.js';
-import { MAGIC_BLANK, MAGIC_V1, MAGIC_V2, decodeMessageRecord, storeTimestampPosition } from '../protocol/message.js';
+import { MAGIC_BLANK, MAGIC_V1, MAGIC_V2, PHYSICAL_OFFSET_POSITION, decodeMessageRecord, storeTimestampPosition } from '../protocol/message.js';
 import type { DecodedRecord } from '../protocol/message.js';
 import { readInt64 } from './store-common.js';
 import type { StoreLogger } from './store-common.js';
@@ -382,15 +382,18 @@ export class CommitLog {
       try {
         await writeFully(this.#io, seg.fd, buffers, first.offset - seg.start);
       } catch (err) {
-        this.#fail(batch, i, err as Error);
+        // Cut the partial bytes first, so a failed put is never followed by a torn record on disk.
         await this.#cutBack(seg);
+        this.#fail(batch, i, err as Error);
         return;
       }
       const last = batch[j - 1]!;
       this.#writtenOffset = last.offset + last.span;
       for (let k = i; k < j; k++) {
-        const done = batch[k]!.done;
+        const w = batch[k]!;
+        const done = w.done;
         if (!done) continue;
+        w.done = undefined; // exactly one callback per append, whatever happens later
         try {
           done(undefined);
         } catch (err) {
@@ -408,9 +411,11 @@ export class CommitLog {
     this.#appendOffset = this.#writtenOffset;
     for (const list of [batch.slice(from), rest]) {
       for (const w of list) {
-        if (!w.done) continue;
+        const done = w.done;
+        if (!done) continue;
+        w.done = undefined;
         try {
-          w.done(err);
+          done(err);
         } catch (cbErr) {
           this.#logger.error({ err: cbErr }, 'commit log append callback threw');
         }
@@ -562,7 +567,8 @@ export class CommitLog {
 
   /** Periodic flush (ASYNC_FLUSH, and for puts that do not wait under SYNC_FLUSH). */
   flushInBackground(): void {
-    if (!this.#writing) this.#startFlush();
+    // Not gated on #writing: under steady load a write is almost always in flight.
+    this.#startFlush();
   }
 
   /** Fsyncs everything written so far; throws the fsync error. */
@@ -599,14 +605,20 @@ export class CommitLog {
     return buf;
   }
 
-  /** The whole record starting at `offset`, or undefined when no record starts there. */
-  readRecord(offset: number): Buffer | undefined {
+  /**
+   * The whole record starting at `offset`, or undefined when no record starts there. Offsets
+   * come from clients (offset message ids), so the size is capped before allocating and the
+   * record must name its own offset.
+   */
+  readRecord(offset: number, maxSize: number): Buffer | undefined {
     const head = this.read(offset, 8);
     if (!head) return undefined;
     const size = head.readInt32BE(0);
     const magic = head.readInt32BE(4);
-    if ((magic !== MAGIC_V1 && magic !== MAGIC_V2) || size < MIN_RECORD_SIZE) return undefined;
-    return this.read(offset, size);
+    if ((magic !== MAGIC_V1 && magic !== MAGIC_V2) || size < MIN_RECORD_SIZE || size > maxSize) return undefined;
+    const rec = this.read(offset, size);
+    if (!rec || readInt64(rec, PHYSICAL_OFFSET_POSITION) !== offset) return undefined;
+    return rec;
   }
 
   /** Store timestamp of the record at `offset` (size from its consume-queue entry), or -1. */

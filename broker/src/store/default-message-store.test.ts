@@ -106,9 +106,15 @@ for (const { name, cfg } of combos) {
 // ---------------------------------------------------------------------------------------------
 
 describe('DefaultMessageStore on disk', () => {
-  it('rejects invalid configuration', () => {
+  it('rejects invalid configuration and caps maxMessageSize at the segment size', async () => {
     const dir = tempDir();
-    expect(() => newStore(dir, { maxMessageSize: 64 * KiB })).toThrow(/maxMessageSize/);
+    const logger = new MemoryLogger();
+    const capped = await started(dir, { mappedFileSizeCommitLog: 4 * KiB, maxMessageSize: 64 * KiB, logger });
+    expect(logger.lines.some((l) => l.level === 'warn' && /maxMessageSize/.test(l.msg ?? ''))).toBe(true);
+    const big = await capped.putMessage(testMessage('Cap', 0, 0, { body: Buffer.alloc(4 * KiB) }));
+    expect(big).toMatchObject({ status: 'MESSAGE_ILLEGAL', remark: expect.stringMatching(/maxMessageSize 4088/) as unknown });
+    ok(await capped.putMessage(testMessage('Cap', 0, 1, { body: Buffer.alloc(3 * KiB) })));
+    await capped.shutdown();
     expect(() => newStore(dir, { mappedFileSizeConsumeQueue: 1001 })).toThrow(/multiple of 20/);
     expect(() => newStore(dir, { mappedFileSizeCommitLog: -1 })).toThrow(/mappedFileSizeCommitLog/);
     expect(() => newStore(dir, { flushDiskType: 'SOMETIMES' as never })).toThrow(/flushDiskType/);
@@ -148,12 +154,13 @@ describe('DefaultMessageStore on disk', () => {
     const store = await started(dir, { mappedFileSizeCommitLog: segSize, maxMessageSize: 2 * KiB });
     const rs: PutResult[] = [];
     for (let i = 0; i < 30; i++) rs.push(ok(await store.putMessage(testMessage('Seg', 0, i, { body: Buffer.alloc(200, i) }))));
-    const size = rs[0]!.appended[0]!.size;
-    const perSegment = Math.floor((segSize - 8) / size);
-    const firstOfSecond = rs[perSegment]!.appended[0]!;
-    expect(firstOfSecond.physicalOffset).toBe(segSize);
+    const k = rs.findIndex((r) => r.appended[0]!.physicalOffset >= segSize);
+    expect(rs[k]!.appended[0]!.physicalOffset).toBe(segSize);
+    const prev = rs[k - 1]!.appended[0]!;
+    const blankAt = prev.physicalOffset + prev.size;
+    // The next record (plus 8 spare bytes) did not fit in what was left.
+    expect(rs[k]!.appended[0]!.size + 8).toBeGreaterThan(segSize - blankAt);
     expect(segments(dir).slice(0, 2)).toEqual(['00000000000000000000', '00000000000000004096']);
-    const blankAt = perSegment * size;
     const seg0 = readFileSync(join(dir, 'commitlog', '00000000000000000000'));
     expect(seg0.readInt32BE(blankAt)).toBe(segSize - blankAt);
     expect(seg0.readInt32BE(blankAt + 4)).toBe(MAGIC_BLANK);
@@ -237,15 +244,17 @@ describe('DefaultMessageStore on disk', () => {
     });
 
     it('detects a corrupt body by its CRC after a crash', async () => {
-      const dir = tempDir();
-      const s1 = await started(dir);
+      const src = tempDir();
+      // No checkpoint after start-up: everything written is in the range a crash recovery checks.
+      const s1 = await started(src, { flushIntervalConsumeQueue: 3_600_000 });
       await fill(s1, 'Crc', 0, 5);
       const last = ok(await s1.putMessage(testMessage('Crc', 0, 5, { body: Buffer.alloc(100, 1) }))).appended[0]!;
+      const dir = tempDir();
+      cpSync(src, dir, { recursive: true });
       await s1.shutdown();
-      writeFileSync(join(dir, 'abort'), '');
-      // Flip one body byte (the body is the 100 bytes before topic and properties).
+      // Flip one body byte (IPv4 hosts: the body starts 88 bytes into the record).
       const fd = openSync(lastSegment(dir), 'r+');
-      writeSync(fd, Buffer.from([2]), 0, 1, last.physicalOffset + 100);
+      writeSync(fd, Buffer.from([2]), 0, 1, last.physicalOffset + 88 + 50);
       closeSync(fd);
       const s2 = await started(dir);
       expect(s2.recoveryReport).toMatchObject({ mode: 'crash', truncatedBytes: last.size, commitLogEnd: last.physicalOffset });
@@ -303,6 +312,21 @@ describe('DefaultMessageStore on disk', () => {
       expect(s2.recoveryReport).toMatchObject({ mode: 'normal', queuesBehind: 1, redispatched: 3 });
       expect(s2.getMaxOffsetInQueue('Behind', 0)).toBe(25);
       expect(bodies(s2.getMessages('Behind', 0, 20, { maxMsgNums: 32 }))).toEqual([20, 21, 22, 23, 24].map((i) => `Behind/0/${i}`));
+      await s2.shutdown();
+    });
+
+    it('repairs a consume queue whose tail was zeroed by a crash', async () => {
+      const dir = tempDir();
+      const s1 = await started(dir);
+      await fill(s1, 'Zero', 0, 25);
+      await s1.shutdown();
+      writeFileSync(join(dir, 'abort'), '');
+      const fd = openSync(join(dir, 'consumequeue', 'Zero', '0', '00000000000000000400'), 'r+');
+      writeSync(fd, Buffer.alloc(3 * 20), 0, 3 * 20, 2 * 20);
+      closeSync(fd);
+      const s2 = await started(dir);
+      expect(s2.recoveryReport).toMatchObject({ mode: 'crash', consumeQueueEntriesDropped: 3, queuesBehind: 1, redispatched: 3 });
+      expect(bodies(s2.getMessages('Zero', 0, 20, { maxMsgNums: 32 }))).toEqual([20, 21, 22, 23, 24].map((i) => `Zero/0/${i}`));
       await s2.shutdown();
     });
 
@@ -393,6 +417,21 @@ describe('DefaultMessageStore on disk', () => {
     await store.shutdown();
   });
 
+  it('waits for start-up when shut down during it, and cannot be started twice', async () => {
+    const dir = tempDir();
+    const s1 = await started(dir);
+    await fill(s1, 'Life', 0, 3);
+    await s1.shutdown();
+    const s2 = newStore(dir);
+    const starting = s2.start();
+    await s2.shutdown();
+    await starting;
+    expect(existsSync(join(dir, 'lock'))).toBe(false);
+    expect(existsSync(join(dir, 'abort'))).toBe(false);
+    await expect(s2.start()).rejects.toThrow(/cannot start/);
+    expect((await s2.putMessage(testMessage('Life', 0, 3))).status).toBe('SERVICE_NOT_AVAILABLE');
+  });
+
   describe('locking', () => {
     it('refuses a second store on the same directory until the first shuts down', async () => {
       const dir = tempDir();
@@ -432,6 +471,53 @@ describe('DefaultMessageStore on disk', () => {
       expect(rounds).toBeLessThanOrEqual(5);
       expect(fsyncs - fsyncs0).toBeLessThanOrEqual(10);
       expect(store.stats().flushedOffset).toBe(store.stats().commitLogMaxOffset);
+      await store.shutdown();
+    });
+
+    it('resolves a waiting SYNC_FLUSH put only after an fsync covering it', async () => {
+      const dir = tempDir();
+      let hang = false;
+      const stuck: (() => void)[] = [];
+      const io: StoreIo = {
+        ...nodeStoreIo,
+        fsync: async (fd) => {
+          if (hang) await new Promise<void>((resolve) => stuck.push(resolve));
+          return nodeStoreIo.fsync(fd);
+        },
+      };
+      const store = await started(dir, { flushDiskType: 'SYNC_FLUSH', io });
+      hang = true;
+      let settled: PutResult | undefined;
+      const pending = store.putMessages([testMessage('Wait', 0, 0), testMessage('Wait', 0, 1)]).then((r) => (settled = r));
+      await new Promise((r) => setTimeout(r, 60));
+      expect(settled).toBeUndefined();
+      // Already readable (dispatched after the write), just not acknowledged.
+      expect(store.getMaxOffsetInQueue('Wait', 0)).toBe(2);
+      expect(stuck.length).toBeGreaterThan(0);
+      hang = false;
+      for (const release of stuck) release();
+      const r = await pending;
+      expect(r.status).toBe('PUT_OK');
+      const last = r.appended[1]!;
+      expect(store.stats().flushedOffset).toBeGreaterThanOrEqual(last.physicalOffset + last.size);
+      await store.shutdown();
+    });
+
+    it('fsyncs in the background under steady ASYNC_FLUSH load', async () => {
+      const dir = tempDir();
+      const store = await started(dir, { flushDiskType: 'ASYNC_FLUSH', flushIntervalCommitLog: 5, flushIntervalConsumeQueue: 3_600_000 });
+      const deadline = Date.now() + 150;
+      let i = 0;
+      let flushedDuringLoad = 0;
+      const producer = async (): Promise<void> => {
+        while (Date.now() < deadline) {
+          ok(await store.putMessage(testMessage('Steady', i % 2, i++)));
+          flushedDuringLoad = Math.max(flushedDuringLoad, store.stats().flushedOffset);
+        }
+      };
+      await Promise.all(Array.from({ length: 16 }, producer));
+      expect(flushedDuringLoad).toBeGreaterThan(0);
+      expect(store.commitLogFlushCount).toBeGreaterThan(1);
       await store.shutdown();
     });
 

@@ -78,7 +78,7 @@ export interface DefaultMessageStoreConfig {
   storePathRootDir: string;
   /** Commit-log directory; default `<storePathRootDir>/commitlog`. */
   storePathCommitLog?: string;
-  /** Commit-log segment size in bytes; default 1 GiB. Must exceed maxMessageSize + 8. */
+  /** Commit-log segment size in bytes; default 1 GiB. Caps the record size (see maxMessageSize). */
   mappedFileSizeCommitLog?: number;
   /**
    * Consume-queue file size in BYTES, as in Java (default 6 000 000 = 300 000 entries of 20
@@ -93,7 +93,7 @@ export interface DefaultMessageStoreConfig {
   flushIntervalConsumeQueue?: number;
   /** SYNC_FLUSH: how long a waiting put waits for its fsync before FLUSH_DISK_TIMEOUT, ms (default 5000). */
   syncFlushTimeout?: number;
-  /** Largest record in bytes (default 4 MiB). */
+  /** Largest record in bytes (default 4 MiB); capped at mappedFileSizeCommitLog − 8. */
   maxMessageSize?: number;
   logger?: StoreLogger;
   /** File operations of the write path (tests inject faults here). */
@@ -172,6 +172,7 @@ export class DefaultMessageStore implements MessageStore {
   /** Bumped by deleteTopics' synchronous checkpoint; an async one built earlier is discarded. */
   #checkpointGeneration = 0;
   #lastCheckpoint = { flushed: -1, safe: -1 };
+  #startPromise: Promise<void> | undefined;
   #shutdownPromise: Promise<void> | undefined;
   #putMessageCount = 0;
   #getMessageCount = 0;
@@ -202,13 +203,16 @@ export class DefaultMessageStore implements MessageStore {
     this.#flushIntervalMs = positive('flushIntervalCommitLog', config.flushIntervalCommitLog, 500);
     this.#checkpointIntervalMs = positive('flushIntervalConsumeQueue', config.flushIntervalConsumeQueue, 1000);
     this.#syncFlushTimeoutMs = positive('syncFlushTimeout', config.syncFlushTimeout, 5000);
-    this.#maxMessageSize = positive('maxMessageSize', config.maxMessageSize, DEFAULT_MAX_MESSAGE_SIZE);
-    if (this.#maxMessageSize + END_FILE_MIN_BLANK_LENGTH > this.#segmentSize) {
-      throw new ConfigError(
-        `maxMessageSize ${this.#maxMessageSize} + ${END_FILE_MIN_BLANK_LENGTH} must not exceed mappedFileSizeCommitLog ${this.#segmentSize}`,
+    this.#logger = config.logger ?? silentLogger;
+    const maxMessageSize = positive('maxMessageSize', config.maxMessageSize, DEFAULT_MAX_MESSAGE_SIZE);
+    // A record never straddles segments, so nothing larger than a segment (less the BLANK) fits.
+    this.#maxMessageSize = Math.min(maxMessageSize, this.#segmentSize - END_FILE_MIN_BLANK_LENGTH);
+    if (this.#maxMessageSize < maxMessageSize) {
+      this.#logger.warn(
+        { maxMessageSize, mappedFileSizeCommitLog: this.#segmentSize, effective: this.#maxMessageSize },
+        'maxMessageSize exceeds the commit-log segment size; larger messages are rejected',
       );
     }
-    this.#logger = config.logger ?? silentLogger;
     this.#io = config.io ?? nodeStoreIo;
     this.#tagsCodeOf = config.tagsCodeOf ?? defaultTagsCodeOf;
     this.#commitLog = new CommitLog({
@@ -228,9 +232,14 @@ export class DefaultMessageStore implements MessageStore {
   // -------------------------------------------------------------------------------------------
   // Lifecycle
 
-  async start(): Promise<void> {
-    if (this.#state !== 'new') throw new StoreError('RMQ_STORE_CLOSED', `message store cannot start: it is ${this.#state}`);
+  start(): Promise<void> {
+    if (this.#state !== 'new') return Promise.reject(new StoreError('RMQ_STORE_CLOSED', `message store cannot start: it is ${this.#state}`));
     this.#state = 'starting';
+    this.#startPromise = this.#doStart();
+    return this.#startPromise;
+  }
+
+  async #doStart(): Promise<void> {
     try {
       mkdirSync(this.#root, { recursive: true });
       this.#releaseLock = acquireStoreLock(this.#root, this.#logger);
@@ -260,14 +269,15 @@ export class DefaultMessageStore implements MessageStore {
       return Promise.resolve();
     }
     if (this.#state === 'stopped' && !this.#shutdownPromise) return Promise.resolve();
-    if (!this.#shutdownPromise) {
-      this.#state = 'stopping';
-      this.#shutdownPromise = this.#doShutdown();
-    }
+    this.#shutdownPromise ??= this.#doShutdown();
     return this.#shutdownPromise;
   }
 
   async #doShutdown(): Promise<void> {
+    // A shutdown during start-up waits for it; a failed start has already closed everything.
+    if (this.#state === 'starting') await this.#startPromise?.catch(noop);
+    if (this.#state === 'stopped') return;
+    this.#state = 'stopping';
     clearInterval(this.#flushTimer);
     clearInterval(this.#checkpointTimer);
     let clean = true;
@@ -504,7 +514,8 @@ export class DefaultMessageStore implements MessageStore {
 
   lookMessageByOffset(physicalOffset: number): Buffer | undefined {
     this.#assertReadable();
-    return this.#commitLog.readRecord(physicalOffset);
+    if (!Number.isSafeInteger(physicalOffset)) return undefined;
+    return this.#commitLog.readRecord(physicalOffset, this.#maxMessageSize);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -706,6 +717,9 @@ export class DefaultMessageStore implements MessageStore {
     const filesEnd = log.open();
     const clMin = log.minOffset;
     let cqDropped = this.#loadQueues();
+    // Torn entries (zeros after a power loss) and entries past the files must go before the
+    // scan: re-dispatch skips queue offsets a queue already has.
+    for (const st of this.#allStates()) cqDropped += st.cq.truncateToCommitLog(filesEnd);
 
     let reason: string | undefined;
     if (crashed) reason = 'abort marker present: the last run did not shut down cleanly';
@@ -763,10 +777,13 @@ export class DefaultMessageStore implements MessageStore {
     if (truncatedBytes > 0 && scan.stopReason !== undefined) report.truncateReason = scan.stopReason;
     this.recoveryReport = report;
     if (truncatedBytes > 0) {
-      this.#logger.warn(
-        { droppedBytes: truncatedBytes, commitLogEnd: end, cause: scan.stopReason },
-        `commit log: dropped ${truncatedBytes} bytes of torn or corrupt tail`,
-      );
+      const details = { droppedBytes: truncatedBytes, commitLogEnd: end, cause: scan.stopReason };
+      if (cp && end < cp.commitLogFlushedOffset) {
+        // Not a torn tail: bytes that had been fsynced were unreadable (disk corruption).
+        this.#logger.error({ ...details, flushedOffset: cp.commitLogFlushedOffset }, `commit log: dropped ${truncatedBytes} bytes, including data that had been flushed`);
+      } else {
+        this.#logger.warn(details, `commit log: dropped ${truncatedBytes} bytes of torn or corrupt tail`);
+      }
     }
     if (gapEntries > 0) this.#logger.warn({ gapEntries }, 'consume queues had gaps; filled with filler entries');
     if (cqDropped > 0) this.#logger.warn({ entries: cqDropped }, 'consume queues: dropped entries past the commit-log end');

@@ -156,7 +156,7 @@ export function runMessageStoreConformance(name: string, factory: ConformanceFac
       const inputs = [
         testMessage('Decode', 0, 1, { tags: 'TagA', body, props, flag: 12345, reconsumeTimes: 3 }),
         testMessage('Decode', 0, 2, { bornHost: BORN_HOST_V6, storeHost: STORE_HOST_V6, body: Buffer.alloc(0) }),
-        testMessage('Decode', 0, 3, { sysFlag: SysFlag.COMPRESSED, body: Buffer.alloc(3000, 7) }),
+        testMessage('Decode', 0, 3, { sysFlag: SysFlag.COMPRESSED, body: Buffer.alloc(1500, 7) }),
       ];
       const started = Date.now();
       const results: PutResult[] = [];
@@ -313,7 +313,7 @@ export function runMessageStoreConformance(name: string, factory: ConformanceFac
       it('bounds the scan when the filter matches nothing (800 entries per call)', async () => {
         const batch: PutMessageInput[] = [];
         for (let i = 0; i < 1000; i++) batch.push(testMessage('Scan', 0, i, { tags: 'skip' }));
-        for (let i = 0; i < 1000; i += 50) ok(await store.putMessages(batch.slice(i, i + 50)));
+        for (let i = 0; i < 1000; i += 10) ok(await store.putMessages(batch.slice(i, i + 10)));
         await put(testMessage('Scan', 0, 1000, { tags: 'want' }));
         const want = tagsCode('want');
         const first = store.getMessages('Scan', 0, 0, { maxMsgNums: 32, tagsFilter: (c) => c === want });

@@ -271,7 +271,7 @@ export function getMessagesFromQueue(
   if (!queue || queue.maxOffset === 0) return emptyResult('NO_MESSAGE_IN_QUEUE', 0, 0, 0);
   const min = queue.minOffset;
   const max = queue.maxOffset;
-  if (offset < min) return emptyResult('OFFSET_TOO_SMALL', min, min, max);
+  if (offset < min || !Number.isSafeInteger(offset)) return emptyResult('OFFSET_TOO_SMALL', min, min, max);
   if (offset === max) return emptyResult('OFFSET_OVERFLOW_ONE', offset, min, max);
   if (offset > max) return emptyResult('OFFSET_OVERFLOW_BADLY', max, min, max);
 

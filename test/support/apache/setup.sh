@@ -2,6 +2,7 @@
 # Downloads the official Apache RocketMQ namesrv + broker + tools jars (one pinned 5.x release, see env.sh)
 # from Maven Central into ${XDG_CACHE_HOME:-$HOME/.cache}/rocketmq-ts/apache-<version>/lib and extracts the
 # logback configs into .../conf. Idempotent: a second run returns at once. Prints the cache dir on stdout.
+# Env: RMQ_APACHE_VERSION (default in env.sh), RMQ_MVN_OPTS extra Maven options.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$HERE/env.sh"
@@ -30,7 +31,8 @@ rm -rf "$TMP"
 mkdir -p "$TMP/lib" "$TMP/conf"
 trap 'rm -rf "$TMP"' EXIT
 echo "setup.sh: fetching Apache RocketMQ $RMQ_APACHE_VERSION (namesrv, broker, tools) from Maven Central ..." >&2
-if ! timeout 900 mvn -B -q -Dstyle.color=never -f "$HERE/pom.xml" dependency:copy-dependencies \
+# shellcheck disable=SC2086
+if ! timeout 900 mvn -B -q -Dstyle.color=never ${RMQ_MVN_OPTS:-} -f "$HERE/pom.xml" dependency:copy-dependencies \
       -Drmq.version="$RMQ_APACHE_VERSION" -DincludeScope=runtime -DoutputDirectory="$TMP/lib" >&2; then
   echo "setup.sh: maven could not fetch Apache RocketMQ $RMQ_APACHE_VERSION (is Maven Central reachable?)" >&2
   exit 1

@@ -306,6 +306,9 @@ public final class Driver {
                 // MessageModel moved packages between 4.x and 5.x: rely on (and check) the CLUSTERING default
                 requireClustering(String.valueOf(c.getMessageModel()));
                 c.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
+                // shutdown() first lets in-flight listener calls finish (so no "received" follows "done" and
+                // their offsets are committed), then persists offsets and unregisters
+                c.setAwaitTerminationMillisWhenShutdown(10000);
                 c.subscribe(topic, tagExpr);
                 c.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
                     for (MessageExt m : msgs) {
