@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['eslint.config.js', 'dist/**', '.tmp/**', 'data/**', 'node_modules/**', 'coverage/**', 'test/interop/**/*.mjs', 'test/interop/java/**', 'test/interop/go/**'] },
+  { ignores: ['eslint.config.js', 'scripts/**/*.mjs', 'dist/**', '.tmp/**', 'data/**', 'node_modules/**', 'coverage/**', 'test/interop/**/*.mjs', 'test/interop/java/**', 'test/interop/go/**'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
