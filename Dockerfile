@@ -29,4 +29,4 @@ ENV HOME=/home/rocketmq
 # node is PID 1 and handles SIGTERM/SIGINT itself (graceful unregister, flush, exit 0).
 ENTRYPOINT ["node", "/app/dist/broker/src/cli/rmq.js"]
 CMD ["broker"]
-EXPOSE 9876 10909 10911 10912
+EXPOSE 9876 9877 10909 10910 10911 10912

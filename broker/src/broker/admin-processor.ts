@@ -4,7 +4,8 @@ import { RequestError } from '../common/errors.js';
 import { jsonBody, parseJsonBody } from '../common/json.js';
 import { toTopicConfig, topicNameProblem } from '../common/topic-config.js';
 import { brokerConfigEntries } from '../config/broker-config.js';
-import { formatProperties } from '../config/properties.js';
+import { formatProperties, parseProperties } from '../config/properties.js';
+import { runtimeInfoEntries } from '../observability/broker-status.js';
 import { ResponseCode, SERVER_VERSION } from '../protocol/codes.js';
 import { header, intHeader, optionalHeader, optionalIntHeader } from '../protocol/headers.js';
 import { createResponse, type RemotingCommand } from '../protocol/remoting.js';
@@ -75,8 +76,8 @@ export class AdminProcessor {
       brokerVersionDesc: 'V5_3_3',
       brokerVersion: String(SERVER_VERSION),
       brokerName: ctx.config.brokerName,
-      brokerId: String(ctx.config.brokerId),
-      brokerRole: ctx.config.brokerRole,
+      brokerId: String(ctx.brokerId()),
+      brokerRole: ctx.role(),
       brokerAddr: ctx.brokerAddr,
       bootTimestamp: String(ctx.stats.startTime),
       runtime: `[ ${Math.floor(uptimeS / 86400)} days, ${Math.floor((uptimeS % 86400) / 3600)} hours, ${Math.floor((uptimeS % 3600) / 60)} minutes, ${Math.floor(uptimeS % 60)} seconds ]`,
@@ -108,13 +109,35 @@ export class AdminProcessor {
       dispatchBehindBytes: '0',
       remainHowManyDataToFlush: `${Math.max(0, s.commitLogMaxOffset - s.flushedOffset)} B`,
       pullHeldRequests: String(ctx.pullHold.size),
+      ...ctx.replicationFacts(),
     };
+    // Health facts (/status): readiness, disk ratio, registration, per-slave lag.
+    const status = ctx.status?.();
+    if (status) Object.assign(table, runtimeInfoEntries(status));
     return createResponse(req, ResponseCode.SUCCESS, undefined, {}, jsonBody({ table }));
   }
 
   brokerConfig(req: RemotingCommand): RemotingCommand {
     const text = formatProperties(brokerConfigEntries(this.#ctx.config));
     return createResponse(req, ResponseCode.SUCCESS, undefined, { version: JSON.stringify(this.#ctx.topics.dataVersion) }, Buffer.from(text, 'utf8'));
+  }
+
+  /** UPDATE_BROKER_CONFIG: body is java.util.Properties text, as mqadmin updateBrokerConfig sends. */
+  async updateBrokerConfig(req: RemotingCommand): Promise<RemotingCommand> {
+    const update = parseProperties((req.body ?? Buffer.alloc(0)).toString('utf8'));
+    if (update.size === 0) throw new RequestError(ResponseCode.INVALID_PARAMETER, 'no config keys in the request body');
+    const remark = await this.#ctx.updateConfig(update);
+    return createResponse(req, ResponseCode.SUCCESS, remark);
+  }
+
+  /** Schedule progress for slaves (GET_ALL_DELAY_OFFSET); no delay levels are in use yet. */
+  allDelayOffsets(req: RemotingCommand): RemotingCommand {
+    return createResponse(req, ResponseCode.SUCCESS, undefined, {}, Buffer.from(`{"dataVersion":${JSON.stringify(this.#ctx.topics.dataVersion)},"offsetTable":{}}`, 'utf8'));
+  }
+
+  /** Pop/pull request modes per group (5.x slaves sync them); all groups use pull mode. */
+  allMessageRequestModes(req: RemotingCommand): RemotingCommand {
+    return createResponse(req, ResponseCode.SUCCESS, undefined, {}, jsonBody({ messageRequestModeMap: {} }));
   }
 
   maxOffset(req: RemotingCommand): RemotingCommand {

@@ -120,6 +120,19 @@ export class TopicConfigManager {
     return { config: tc, created: true };
   }
 
+  /** Slave: takes the master's whole table and data version (SlaveSynchronize). */
+  replaceAll(table: Record<string, unknown>, dataVersion: DataVersion): void {
+    this.#table.clear();
+    for (const [name, tc] of Object.entries(table)) this.#table.set(name, toTopicConfig(name, tc));
+    this.#dataVersion = dataVersion;
+    writeJsonFile(this.#path, JSON.stringify(this.wrapper(), null, 2));
+  }
+
+  /** Makes the NameServers take this broker's queue data again (e.g. permission changed). */
+  bumpDataVersion(): void {
+    this.#changed();
+  }
+
   /** The TopicConfigSerializeWrapper JSON (topics.json, GET_ALL_TOPIC_CONFIG, registrations). */
   wrapper(): { dataVersion: DataVersion; topicConfigTable: Record<string, TopicConfig> } {
     return { dataVersion: this.#dataVersion, topicConfigTable: Object.fromEntries(this.#table) };
@@ -227,6 +240,18 @@ export class SubscriptionGroupManager {
     return true;
   }
 
+  get dataVersion(): DataVersion {
+    return this.#dataVersion;
+  }
+
+  /** Slave: takes the master's whole table and data version (SlaveSynchronize). */
+  replaceAll(table: Record<string, unknown>, dataVersion: DataVersion): void {
+    this.#table.clear();
+    for (const [name, g] of Object.entries(table)) this.#table.set(name, toSubscriptionGroupConfig(name, g));
+    this.#dataVersion = dataVersion;
+    writeJsonFile(this.#path, JSON.stringify(this.wrapper(), null, 2));
+  }
+
   wrapper(): { subscriptionGroupTable: Record<string, SubscriptionGroupConfig>; forbiddenTable: Record<string, never>; dataVersion: DataVersion } {
     return { subscriptionGroupTable: Object.fromEntries(this.#table), forbiddenTable: {}, dataVersion: this.#dataVersion };
   }
@@ -311,6 +336,16 @@ export class ConsumerOffsetManager {
         this.#dirty = true;
       }
     }
+  }
+
+  /** Slave: overwrites offsets with the master's (offsetTable as parsed from its JSON). */
+  replaceAll(offsetTable: Record<string, Record<string, unknown>>): void {
+    for (const [key, queues] of Object.entries(offsetTable)) {
+      const m = new Map<number, number>();
+      for (const [q, off] of Object.entries(queues)) m.set(Number(q), Number(off));
+      this.#table.set(key, m);
+    }
+    this.#dirty = true;
   }
 
   /** consumerOffset.json text with fastjson's bare integer keys, as Java writes it. */

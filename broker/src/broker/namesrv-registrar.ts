@@ -25,17 +25,30 @@ export class NamesrvRegistrar {
   readonly state: RegistrationState = { registeredWith: new Set(), lastError: new Map() };
   readonly #client: RemotingClient;
   readonly #log: Logger;
-  readonly #id: RegistrarIdentity;
+  readonly #id: () => RegistrarIdentity;
   readonly #topics: TopicConfigManager;
+  readonly #permission: () => number;
+  readonly #onAnswer: (masterAddr: string | undefined, haServerAddr: string | undefined) => void;
   readonly #timeoutMs: number;
   #namesrvs: string[];
   #timer: NodeJS.Timeout | undefined;
   #scheduled = false;
   #running: Promise<void> | undefined;
 
-  constructor(client: RemotingClient, id: RegistrarIdentity, namesrvs: string[], topics: TopicConfigManager, log: Logger, timeoutMs: number) {
+  constructor(
+    client: RemotingClient,
+    id: () => RegistrarIdentity,
+    namesrvs: string[],
+    topics: TopicConfigManager,
+    log: Logger,
+    timeoutMs: number,
+    permission: () => number,
+    onAnswer: (masterAddr: string | undefined, haServerAddr: string | undefined) => void,
+  ) {
     this.#client = client;
     this.#id = id;
+    this.#permission = permission;
+    this.#onAnswer = onAnswer;
     this.#namesrvs = namesrvs;
     this.#topics = topics;
     this.#log = log;
@@ -44,6 +57,12 @@ export class NamesrvRegistrar {
 
   get namesrvs(): readonly string[] {
     return this.#namesrvs;
+  }
+
+  /** Changes the NameServer list at runtime (e.g. NameServers scaled); registers with new ones at once. */
+  setNamesrvs(list: string[]): void {
+    this.#namesrvs = list;
+    for (const addr of [...this.state.registeredWith]) if (!list.includes(addr)) this.state.registeredWith.delete(addr);
   }
 
   start(periodMs: number): Promise<void> {
@@ -71,13 +90,21 @@ export class NamesrvRegistrar {
   }
 
   async #registerRound(): Promise<void> {
-    const body = Buffer.from(JSON.stringify({ topicConfigSerializeWrapper: this.#topics.wrapper(), filterServerList: [] }), 'utf8');
+    const wrapper = this.#topics.wrapper();
+    const perm = this.#permission();
+    // A broker-wide permission without READ or WRITE (e.g. drained with brokerPermission=4) is
+    // applied to every topic it reports, as Java's registerBrokerAll does.
+    if ((perm & 6) !== 6) {
+      wrapper.topicConfigTable = Object.fromEntries(Object.entries(wrapper.topicConfigTable).map(([k, tc]) => [k, { ...tc, perm: tc.perm & perm }]));
+    }
+    const body = Buffer.from(JSON.stringify({ topicConfigSerializeWrapper: wrapper, filterServerList: [] }), 'utf8');
+    const id = this.#id();
     const ext = {
-      brokerAddr: this.#id.brokerAddr,
-      brokerId: String(this.#id.brokerId),
-      brokerName: this.#id.brokerName,
-      clusterName: this.#id.clusterName,
-      haServerAddr: this.#id.haServerAddr,
+      brokerAddr: id.brokerAddr,
+      brokerId: String(id.brokerId),
+      brokerName: id.brokerName,
+      clusterName: id.clusterName,
+      haServerAddr: id.haServerAddr,
       compressed: 'false',
       enableActingMaster: 'false',
       bodyCrc32: String(crc32(body) | 0),
@@ -85,7 +112,8 @@ export class NamesrvRegistrar {
     await Promise.all(
       this.#namesrvs.map(async (addr) => {
         try {
-          await this.#client.invokeOk(addr, createRequest(RequestCode.REGISTER_BROKER, ext, body), this.#timeoutMs);
+          const answer = await this.#client.invokeOk(addr, createRequest(RequestCode.REGISTER_BROKER, ext, body), this.#timeoutMs);
+          this.#onAnswer(answer.extFields.masterAddr || undefined, answer.extFields.haServerAddr || undefined);
           if (!this.state.registeredWith.has(addr)) this.#log.info({ namesrv: addr }, 'registered with name server');
           this.state.registeredWith.add(addr);
           this.state.lastError.delete(addr);
@@ -99,13 +127,14 @@ export class NamesrvRegistrar {
     );
   }
 
-  async unregisterAll(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
+  /** Leaves every NameServer under `identity` (default: the current one); stops the timer when `final`. */
+  async unregisterAll(final = true, identity: RegistrarIdentity = this.#id()): Promise<void> {
+    if (final && this.#timer) clearInterval(this.#timer);
     const ext = {
-      brokerAddr: this.#id.brokerAddr,
-      brokerId: String(this.#id.brokerId),
-      brokerName: this.#id.brokerName,
-      clusterName: this.#id.clusterName,
+      brokerAddr: identity.brokerAddr,
+      brokerId: String(identity.brokerId),
+      brokerName: identity.brokerName,
+      clusterName: identity.clusterName,
     };
     await Promise.all(
       this.#namesrvs.map(async (addr) => {

@@ -1,5 +1,6 @@
 // PULL_MESSAGE / LITE_PULL_MESSAGE: check group, topic and subscription, read from the consume
 // queue, map the store's answer to RocketMQ's pull codes, and park empty pulls (long polling).
+import { totalmem } from 'node:os';
 import { RequestError } from '../common/errors.js';
 import { isReadable, ResponseCode } from '../protocol/codes.js';
 import { header, intHeader, optionalHeader, optionalIntHeader } from '../protocol/headers.js';
@@ -76,7 +77,22 @@ export class PullMessageProcessor {
     return this.#pull(req, true);
   }
 
+  /**
+   * Which member the consumer should pull from next. Slaves always point back at the master
+   * (they still serve the pull: with the master gone, consumers keep reading here). A master
+   * with slaveReadEnable sends consumers that lag beyond memory to a slave.
+   */
+  #suggestBroker(result: GetResult, whenSlow: number, preferred: number): number {
+    const ctx = this.#ctx;
+    if (ctx.role() === 'SLAVE' || !ctx.config.slaveReadEnable) return 0;
+    const last = result.messages[result.messages.length - 1];
+    if (!last) return preferred;
+    const behind = ctx.store.stats().commitLogMaxOffset - Number(last.readBigInt64BE(28));
+    return behind > HOT_BYTES ? whenSlow : preferred;
+  }
+
   #pull(req: RemotingCommand, allowSuspend: boolean): Promise<RemotingCommand> | RemotingCommand {
+    const started = performance.now();
     const ctx = this.#ctx;
     const p = parse(req);
     if (!isReadable(ctx.permission())) {
@@ -122,8 +138,9 @@ export class PullMessageProcessor {
     });
     const { code, remark } = statusToCode(result, p.queueOffset);
 
-    // The consumer's position rides along on the first pass (PullSysFlag COMMIT_OFFSET).
-    if (allowSuspend && (p.sysFlag & PullSysFlag.COMMIT_OFFSET) !== 0) {
+    // The consumer's position rides along on the first pass (PullSysFlag COMMIT_OFFSET); a slave
+    // keeps the master's offsets (synced), as Java's storeOffsetEnable does.
+    if (allowSuspend && (p.sysFlag & PullSysFlag.COMMIT_OFFSET) !== 0 && ctx.role() !== 'SLAVE') {
       ctx.offsets.commit(p.consumerGroup, p.topic, p.queueId, p.commitOffset);
     }
 
@@ -154,7 +171,7 @@ export class PullMessageProcessor {
       nextBeginOffset: String(result.nextBeginOffset),
       minOffset: String(result.minOffset),
       maxOffset: String(result.maxOffset),
-      suggestWhichBrokerId: '0',
+      suggestWhichBrokerId: String(this.#suggestBroker(result, group.whichBrokerWhenConsumeSlowly, group.brokerId)),
     };
     const response = createResponse(req, code, remark, ext);
     if (code === ResponseCode.SUCCESS) {
@@ -162,9 +179,14 @@ export class PullMessageProcessor {
       ctx.stats.getMessageTimes += result.messages.length;
       ctx.stats.getMessageBytes += result.bufferTotalSize;
     }
+    const found = code === ResponseCode.SUCCESS;
+    ctx.metrics?.pulled(p.topic, p.consumerGroup, found ? result.messages.length : 0, found ? result.bufferTotalSize : 0, performance.now() - started);
     return response;
   }
 }
+
+/** Memory Java assumes holds hot data (accessMessageInMemoryMaxRatio 40 % of RAM). */
+const HOT_BYTES = Math.floor(totalmem() * 0.4);
 
 /** The store's answer → pull response code (PullMessageProcessor's switch). */
 export function statusToCode(result: GetResult, requestOffset: number): { code: number; remark?: string } {

@@ -15,11 +15,14 @@ import {
   tagsCode,
 } from '../protocol/message.js';
 import { createResponse, type RemotingCommand } from '../protocol/remoting.js';
-import type { PutMessageInput, PutResult } from '../store/message-store.js';
+import type { PutMessageInput, PutResult as StorePutResult } from '../store/message-store.js';
 import type { RemotingConnection } from '../transport/connection.js';
 import type { BrokerContext } from './context.js';
 import { NOT_ALLOWED_SEND_TOPICS, RETRY_GROUP_TOPIC_PREFIX, DLQ_GROUP_TOPIC_PREFIX, TBW102 } from './metadata.js';
 import { createUniqId } from './uniq-id.js';
+
+/** A store result, possibly downgraded by the SYNC_MASTER replication wait. */
+type PutResult = Omit<StorePutResult, 'status'> & { status: StorePutResult['status'] | 'FLUSH_SLAVE_TIMEOUT' | 'SLAVE_NOT_AVAILABLE' };
 
 interface SendHeader {
   producerGroup: string;
@@ -75,6 +78,14 @@ export class SendMessageProcessor {
   }
 
   async process(req: RemotingCommand, conn: RemotingConnection): Promise<RemotingCommand> {
+    const started = performance.now();
+    if (this.#ctx.role() === 'SLAVE') {
+      // Producers only send to brokerId 0; a send here means a stale route. 14 makes them retry.
+      throw new RequestError(ResponseCode.SERVICE_NOT_AVAILABLE, `the broker[${this.#ctx.config.brokerName}] is a slave and does not accept messages`);
+    }
+    if (!this.#ctx.acceptingSends()) {
+      throw new RequestError(ResponseCode.SERVICE_NOT_AVAILABLE, `the broker[${this.#ctx.config.brokerName}] is shutting down`);
+    }
     const h = parseSendHeader(req);
     const batch = req.code === 320;
     const topicConfig = this.#checkTopic(h, conn);
@@ -93,12 +104,27 @@ export class SendMessageProcessor {
       if (entries.length === 0) throw new RequestError(ResponseCode.MESSAGE_ILLEGAL, 'the batch is empty');
       const inputs = entries.map((e) => this.#toInput(h, topicConfig, queueId, sysFlag, bornHost, e.body, e.properties, e.flag, false));
       result = await this.#ctx.store.putMessages(inputs);
+      result = await this.#replicate(result, inputs.some((i) => i.waitStoreMsgOK));
     } else {
       const input = this.#toInput(h, topicConfig, queueId, sysFlag, bornHost, body, h.properties, h.flag, true);
       transactionId = undefined;
       result = await this.#ctx.store.putMessage(input);
+      result = await this.#replicate(result, input.waitStoreMsgOK);
     }
+    const elapsedMs = performance.now() - started;
+    if (result.appended.length > 0) this.#ctx.metrics?.sent(topicConfig.topicName, result.appended.length, body.length, elapsedMs);
+    else this.#ctx.metrics?.putFailed(result.status, elapsedMs);
     return this.#respond(req, result, queueId, body.length, transactionId);
+  }
+
+  /** SYNC_MASTER: a stored message is acknowledged once a slave has it too. */
+  async #replicate(result: PutResult, wait: boolean): Promise<PutResult> {
+    if (this.#ctx.role() !== 'SYNC_MASTER' || !wait || result.status !== 'PUT_OK') return result;
+    const last = result.appended[result.appended.length - 1];
+    if (!last) return result;
+    const outcome = await this.#ctx.waitForSlaves(last.physicalOffset + last.size);
+    if (outcome === 'OK') return result;
+    return { ...result, status: outcome, remark: outcome === 'SLAVE_NOT_AVAILABLE' ? 'no slave in sync with the master' : 'waiting for a slave timed out' };
   }
 
   #checkTopic(h: SendHeader, conn: RemotingConnection): TopicConfig {
@@ -184,7 +210,7 @@ export class SendMessageProcessor {
 
   #respond(req: RemotingCommand, result: PutResult, queueId: number, bytes: number, transactionId: string | undefined): RemotingCommand {
     const ctx = this.#ctx;
-    const storedOk = result.status === 'PUT_OK' || result.status === 'FLUSH_DISK_TIMEOUT';
+    const storedOk = result.status === 'PUT_OK' || result.status === 'FLUSH_DISK_TIMEOUT' || result.status === 'FLUSH_SLAVE_TIMEOUT' || result.status === 'SLAVE_NOT_AVAILABLE';
     if (!storedOk) {
       const code = result.status === 'MESSAGE_ILLEGAL' ? ResponseCode.MESSAGE_ILLEGAL : result.status === 'SERVICE_NOT_AVAILABLE' ? ResponseCode.SERVICE_NOT_AVAILABLE : ResponseCode.SYSTEM_ERROR;
       return createResponse(req, code, result.remark ?? `store rejected the message: ${result.status}`);
@@ -200,7 +226,12 @@ export class SendMessageProcessor {
       TRACE_ON: 'true',
     };
     if (transactionId) ext.transactionId = transactionId;
-    const code = result.status === 'FLUSH_DISK_TIMEOUT' ? ResponseCode.FLUSH_DISK_TIMEOUT : ResponseCode.SUCCESS;
+    // The message is stored in every one of these cases; the client reports the weaker guarantee.
+    const code =
+      result.status === 'FLUSH_DISK_TIMEOUT' ? ResponseCode.FLUSH_DISK_TIMEOUT
+      : result.status === 'FLUSH_SLAVE_TIMEOUT' ? ResponseCode.FLUSH_SLAVE_TIMEOUT
+      : result.status === 'SLAVE_NOT_AVAILABLE' ? ResponseCode.SLAVE_NOT_AVAILABLE
+      : ResponseCode.SUCCESS;
     return createResponse(req, code, result.remark, ext);
   }
 }

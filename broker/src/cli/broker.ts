@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const log = createLogger('broker');
   for (const key of unknownKeys) log.warn({ key, file: args.configFile }, `unknown config key "${key}" ignored`);
   if (ignoredKeys.length > 0) log.info({ keys: ignoredKeys }, 'Java broker keys accepted without effect');
-  const broker = new BrokerController(config, log);
+  const broker = new BrokerController(config, log, {}, raw);
   stopOnSignals(async () => {
     log.info('shutting down');
     await broker.shutdown();
@@ -35,6 +35,7 @@ async function main(): Promise<void> {
   await broker.start();
   const ns = config.namesrvAddrList.join(';') || '(none)';
   process.stdout.write(`The broker[${config.brokerName}, ${broker.brokerAddr}] boot success. serializeType=JSON and name server is ${ns}\n`);
+  if (broker.healthPort !== undefined) process.stdout.write(`Health endpoints on http://${config.healthBindAddress}:${broker.healthPort} (/healthz /readyz /status /metrics)\n`);
 }
 
 main().catch(fail);

@@ -13,7 +13,8 @@ async function main(): Promise<void> {
   const namesrvPort = Number(process.env.RMQ_NAMESRV_PORT ?? 9876);
   const brokerPort = Number(process.env.RMQ_BROKER_PORT ?? 10911);
   const host = '127.0.0.1';
-  const namesrv = new NameServer({ listenPort: namesrvPort, bindAddress: host }, createLogger('namesrv'));
+  // Health endpoints as the CLIs default them: namesrv listenPort + 1, broker listenPort - 1.
+  const namesrv = new NameServer({ listenPort: namesrvPort, bindAddress: host, healthPort: namesrvPort === 0 ? 0 : namesrvPort + 1 }, createLogger('namesrv'));
   const { config } = loadBrokerConfig(
     {
       brokerClusterName: 'DefaultCluster',
@@ -34,9 +35,9 @@ async function main(): Promise<void> {
     process.stdout.write('stopped\n');
   }, 60_000);
   await namesrv.start();
-  process.stdout.write(`The Name Server boot success. address ${host}:${namesrv.port}\n`);
+  process.stdout.write(`The Name Server boot success. address ${host}:${namesrv.port}, health http://${host}:${namesrv.healthPort ?? '-'}/readyz\n`);
   await broker.start();
-  process.stdout.write(`The broker[broker-a, ${broker.brokerAddr}] boot success. cluster DefaultCluster, data ${config.storePathRootDir}, name server ${host}:${namesrv.port}\n`);
+  process.stdout.write(`The broker[broker-a, ${broker.brokerAddr}] boot success. cluster DefaultCluster, data ${config.storePathRootDir}, name server ${host}:${namesrv.port}, health http://${host}:${broker.healthPort ?? '-'}/readyz (also /healthz /status /metrics)\n`);
 }
 
 main().catch(fail);

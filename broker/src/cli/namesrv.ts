@@ -30,6 +30,7 @@ async function main(): Promise<void> {
   }, 10_000);
   await namesrv.start();
   process.stdout.write(`The Name Server boot success. serializeType=JSON, address ${config.bindAddress}:${namesrv.port}\n`);
+  if (namesrv.healthPort !== undefined) process.stdout.write(`Health endpoints on http://${config.healthBindAddress ?? config.bindAddress}:${namesrv.healthPort} (/healthz /readyz /status /metrics)\n`);
 }
 
 main().catch(fail);

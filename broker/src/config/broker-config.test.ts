@@ -59,7 +59,9 @@ describe('broker config', () => {
 
   it('refuses features it does not offer instead of pretending', () => {
     expect(() => loadBrokerConfig({ aclEnable: 'true' })).toThrow(/ACL is not supported/);
-    expect(() => loadBrokerConfig({ brokerRole: 'SLAVE', brokerId: '1' })).toThrow(/brokerRole=SLAVE/);
+    expect(() => loadBrokerConfig({ brokerRole: 'SLAVE', brokerId: '0' })).toThrow(/a SLAVE's brokerId must be greater than 0/);
+    expect(loadBrokerConfig({ brokerRole: 'SYNC_MASTER', brokerId: '3' }).config.brokerId).toBe(0);
+    expect(loadBrokerConfig({ brokerRole: 'SLAVE', brokerId: '2' }).config).toMatchObject({ brokerRole: 'SLAVE', brokerId: 2 });
   });
 
   it('parses namesrv lists', () => {

@@ -81,6 +81,22 @@ export const BrokerConfigSchema = z.object({
   aclEnable: bool.default(false),
   enableDLegerCommitLog: bool.default(false),
   fetchNamesrvAddrByAddressServer: bool.default(false),
+  /** HTTP port of /healthz /readyz /status /metrics (default listenPort - 1); 0 = any free port, -1 = off. */
+  healthPort: integer(-1, 65535).optional(),
+  /** Interface the health HTTP server binds (default bindAddress). */
+  healthBindAddress: nonEmpty.optional(),
+  /** /readyz: a SLAVE is ready only while at most this many bytes behind its master. */
+  readyMaxReplicationLagBytes: integer(0).default(64 * 1024 * 1024),
+  /** Slave: the master's HA address (ip:port); normally learned from the NameServer. */
+  haMasterAddress: text.optional(),
+  haSendHeartbeatInterval: integer(100).default(5000),
+  haHousekeepingInterval: integer(500).default(20_000),
+  haTransferBatchSize: integer(1024).default(32 * 1024),
+  haMaxGapNotInSync: integer(1).default(256 * 1024 * 1024),
+  /** SYNC_MASTER: how long a send waits for a slave's acknowledgement. */
+  slaveTimeout: integer(1).default(3000),
+  /** Slave: period of the topic/group/offset sync from the master (Java 4.x: 10 s). */
+  slaveSyncIntervalMillis: integer(500).default(10_000),
 });
 
 export type BrokerConfigInput = z.input<typeof BrokerConfigSchema>;
@@ -92,6 +108,8 @@ export interface BrokerConfig extends Parsed {
   haListenPort: number;
   storePathCommitLog: string;
   namesrvAddrList: string[];
+  healthPort: number;
+  healthBindAddress: string;
 }
 
 /** Old spellings RocketMQ still reads (mapedFile… was renamed mappedFile… in 4.x). */
@@ -121,8 +139,7 @@ export const ACCEPTED_WITHOUT_EFFECT = new Set([
   'serverAsyncSemaphoreValue', 'serverSocketSndBufSize', 'serverSocketRcvBufSize', 'serverPooledByteBufAllocatorEnable',
   'useEpollNativeSelector', 'clientWorkerThreads', 'clientCallbackExecutorThreads', 'compressedRegister', 'forceRegister',
   'enableSlaveActingMaster', 'enableControllerMode', 'duplicationEnable', 'timerWheelEnable', 'enableCalcFilterBitMap',
-  'filterSupportRetry', 'haSendHeartbeatInterval', 'haHousekeepingInterval', 'haTransferBatchSize', 'haMasterAddress',
-  'haMaxGapNotInSync', 'slaveTimeout', 'transactionTimeOut', 'transactionCheckMax', 'transactionCheckInterval',
+  'filterSupportRetry', 'transactionTimeOut', 'transactionCheckMax', 'transactionCheckInterval',
   'messageDelayLevel', 'rejectTransactionMessage', 'notifyConsumerIdsChangedEnable', 'offsetCheckInSlave',
   'commercialEnable', 'brokerTopicEnable', 'clusterTopicEnable', 'autoDeleteUnusedStats', 'startAcceptSendRequestTimeStamp',
   'flushConsumerOffsetInterval', 'flushConsumerOffsetHistoryInterval', 'channelNotActiveInterval', 'brokerFastFailureEnable',
@@ -135,8 +152,7 @@ function unsupported(c: Parsed): string | undefined {
   if (c.aclEnable) return 'aclEnable=true: ACL is not supported by this broker yet; remove the key or set it to false';
   if (c.enableDLegerCommitLog) return 'enableDLegerCommitLog=true: DLedger mode is not supported; use master/slave roles';
   if (c.fetchNamesrvAddrByAddressServer) return 'fetchNamesrvAddrByAddressServer=true: set namesrvAddr instead';
-  if (c.brokerRole !== 'ASYNC_MASTER') return `brokerRole=${c.brokerRole}: replication roles are not supported by this broker yet; use ASYNC_MASTER`;
-  if (c.brokerId !== 0) return `brokerId=${c.brokerId}: only masters (brokerId=0) are supported by this broker yet`;
+  if (c.brokerRole === 'SLAVE' && c.brokerId <= 0) return `brokerId=${c.brokerId}: a SLAVE's brokerId must be greater than 0`;
   return undefined;
 }
 
@@ -176,14 +192,32 @@ export function loadBrokerConfig(raw: ReadonlyMap<string, string> | Readonly<Rec
   const namesrvAddr = c.namesrvAddr ?? process.env.NAMESRV_ADDR ?? '';
   const config: BrokerConfig = {
     ...c,
+    // Masters are brokerId 0 whatever the file says, as Java's BrokerStartup enforces.
+    brokerId: c.brokerRole === 'SLAVE' ? c.brokerId : 0,
+    haMasterAddress: c.haMasterAddress || undefined,
     brokerIP1,
     brokerIP2: c.brokerIP2 ?? brokerIP1,
     haListenPort: c.haListenPort ?? c.listenPort + 1,
+    healthPort: healthPortOf(c, source),
+    healthBindAddress: c.healthBindAddress ?? c.bindAddress,
     storePathCommitLog: c.storePathCommitLog ?? join(c.storePathRootDir, 'commitlog'),
     namesrvAddrList: parseNamesrvAddr(namesrvAddr, source),
     registerNameServerPeriod: Math.min(60_000, Math.max(10_000, c.registerNameServerPeriod)),
   };
   return { config, unknownKeys, ignoredKeys };
+}
+
+/**
+ * The health port: listenPort - 1 unless set (10910 for the default 10911: with the fast channel on
+ * 10909 and HA on 10912 the broker's ports form one block, and no RocketMQ component uses 10910).
+ * It must not take one of the broker's other ports.
+ */
+function healthPortOf(c: Parsed, source: string): number {
+  const port = c.healthPort ?? c.listenPort - 1;
+  const taken: Array<[string, number]> = [['listenPort', c.listenPort], ['listenPort - 2 (fast channel)', c.listenPort - 2], ['haListenPort', c.haListenPort ?? c.listenPort + 1]];
+  const clash = port > 0 ? taken.find(([, p]) => p === port) : undefined;
+  if (clash) throw new ConfigError(`${source}: healthPort: ${port} is the broker's ${clash[0]}; choose another port (or -1 to turn the health server off)`);
+  return port;
 }
 
 /** "a:9876;b:9876" → ["a:9876", "b:9876"], each checked to be host:port. */

@@ -42,6 +42,32 @@ describe('RouteInfoManager', () => {
     expect(r.clusterInfo().clusterAddrTable.size).toBe(0);
   });
 
+  it('refuses a second live master for one broker name, and accepts it once the first is gone', () => {
+    const r = new RouteInfoManager();
+    const reg = (addr: string, id: number, now: number) => r.registerBroker({ clusterName: 'C', brokerName: 'a', brokerAddr: addr, brokerId: id, haServerAddr: '', dataVersion: dv(1), topicConfigs: new Map() }, now);
+    expect(reg('m1:1', 0, 0).rejected).toBeUndefined();
+    expect(reg('s1:1', 1, 0).rejected).toBeUndefined();
+    expect(reg('s1:1', 0, 1000).rejected).toMatch(/already has a live master at m1:1/);
+    expect(reg('m1:1', 0, 2000).rejected).toBeUndefined(); // the master itself re-registers fine
+    r.unregisterBroker('C', 'm1:1', 'a', 0);
+    expect(reg('s1:1', 0, 3000).rejected).toBeUndefined(); // promoted slave: its id-1 entry moves to id 0
+    expect([...r.clusterInfo().brokerAddrTable.get('a')!.brokerAddrs]).toEqual([[0, 's1:1']]);
+    expect(reg('m1:1', 0, 100_000).rejected).toMatch(/live master at s1:1/);
+    expect(reg('m1:1', 0, 200_000).rejected).toBeUndefined(); // s1 silent for over 120 s
+  });
+
+  it('keeps a group\'s queues routable through its slave when the master leaves', () => {
+    const r = new RouteInfoManager();
+    r.registerBroker({ clusterName: 'C', brokerName: 'a', brokerAddr: 'm:1', brokerId: 0, haServerAddr: '', dataVersion: dv(1), topicConfigs: new Map([['T', newTopicConfig('T', 4)]]) });
+    r.registerBroker({ clusterName: 'C', brokerName: 'a', brokerAddr: 's:1', brokerId: 1, haServerAddr: '', dataVersion: dv(1), topicConfigs: new Map([['T', newTopicConfig('T', 4)]]) });
+    r.unregisterBroker('C', 'm:1', 'a', 0);
+    const route = r.getRoute('T')!;
+    expect([...route.brokerDatas[0]!.brokerAddrs]).toEqual([[1, 's:1']]);
+    expect(route.queueDatas).toHaveLength(1);
+    r.unregisterBroker('C', 's:1', 'a', 1);
+    expect(r.getRoute('T')).toBeUndefined();
+  });
+
   it('drops the brokers of a closed connection at once', () => {
     const r = new RouteInfoManager();
     r.registerBroker({ clusterName: 'C', brokerName: 'a', brokerAddr: 'x:1', brokerId: 0, haServerAddr: '', dataVersion: dv(1), topicConfigs: new Map([['T', newTopicConfig('T', 4)]]), connectionId: 5 });

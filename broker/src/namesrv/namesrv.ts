@@ -12,6 +12,8 @@ import { RemotingServer } from '../transport/server.js';
 import type { RemotingConnection } from '../transport/connection.js';
 import { crc32 } from 'node:zlib';
 import { RouteInfoManager, type BrokerData, type TopicRouteData } from './route-info-manager.js';
+import { NamesrvObservability } from '../observability/namesrv-observability.js';
+import { PRODUCT_VERSION } from '../observability/version.js';
 
 export interface NameServerConfig {
   listenPort: number;
@@ -21,6 +23,10 @@ export interface NameServerConfig {
   scanNotActiveBrokerIntervalMs: number;
   /** Return orderTopicConf in routes (namesrv `orderMessageEnable`). */
   orderMessageEnable: boolean;
+  /** HTTP port of /healthz /readyz /status /metrics; 0 = any free port; undefined or -1 = none. */
+  healthPort?: number | undefined;
+  /** Interface of the health server (default bindAddress). */
+  healthBindAddress?: string | undefined;
 }
 
 export const DEFAULT_NAMESRV_CONFIG: NameServerConfig = {
@@ -96,11 +102,15 @@ export class NameServer {
   readonly #kv = new Map<string, Map<string, string>>();
   #scanTimer: NodeJS.Timeout | undefined;
   #port = 0;
+  #listening = false;
+  #stopping = false;
+  readonly observability: NamesrvObservability;
 
   constructor(config: Partial<NameServerConfig>, log: Logger) {
     this.#config = { ...DEFAULT_NAMESRV_CONFIG, ...config };
     this.#log = log;
     this.#server = new RemotingServer(log, { idleTimeoutMs: 120_000 });
+    this.observability = this.#createObservability(Date.now());
     this.#registerProcessors();
     this.#server.onConnection((conn) =>
       conn.onClose(() => {
@@ -114,8 +124,20 @@ export class NameServer {
     return this.#port;
   }
 
+  /** Port of the health endpoints, once started (undefined when there is no health server). */
+  get healthPort(): number | undefined {
+    return this.observability.port;
+  }
+
   async start(): Promise<void> {
-    this.#port = await this.#server.listen(this.#config.listenPort, this.#config.bindAddress);
+    await this.observability.start();
+    try {
+      this.#port = await this.#server.listen(this.#config.listenPort, this.#config.bindAddress);
+    } catch (err) {
+      await this.observability.stop();
+      throw err;
+    }
+    this.#listening = true;
     this.#scanTimer = setInterval(() => {
       const gone = this.routes.scanNotActiveBrokers();
       if (gone.length > 0) this.#log.warn({ brokers: gone }, 'brokers expired after missing registrations');
@@ -124,8 +146,30 @@ export class NameServer {
   }
 
   async shutdown(): Promise<void> {
+    this.#stopping = true;
     if (this.#scanTimer) clearInterval(this.#scanTimer);
     await this.#server.close();
+    this.#listening = false;
+    await this.observability.stop();
+  }
+
+  #createObservability(startedAt: number): NamesrvObservability {
+    const brokerTable = () => this.routes.clusterInfo().brokerAddrTable;
+    return new NamesrvObservability(
+      {
+        listening: () => this.#listening,
+        stopping: () => this.#stopping,
+        listenAddress: () => `${this.#config.bindAddress}:${this.#port}`,
+        startedAt: () => startedAt,
+        brokers: () => [...brokerTable().values()].reduce((n, bd) => n + bd.brokerAddrs.size, 0),
+        brokerGroups: () => brokerTable().size,
+        clusters: () => this.routes.clusterInfo().clusterAddrTable.size,
+        topics: () => this.routes.allTopics().length,
+        openConnections: () => this.#server.connections.size,
+      },
+      { healthPort: this.#config.healthPort ?? -1, healthBindAddress: this.#config.healthBindAddress ?? this.#config.bindAddress, version: PRODUCT_VERSION },
+      this.#log,
+    );
   }
 
   #registerProcessors(): void {
@@ -254,6 +298,11 @@ export class NameServer {
       zoneName: optionalHeader(req, '__ZONE_NAME'),
       connectionId: conn.id,
     });
+    if (result.rejected) {
+      this.#log.warn({ brokerAddr, brokerName: header(req, 'brokerName') }, result.rejected);
+      throw new RequestError(ResponseCode.SYSTEM_ERROR, result.rejected);
+    }
+    this.observability.metrics.brokerRegistrations++;
     if (isNew) {
       this.#log.info({ brokerAddr, brokerName: header(req, 'brokerName'), brokerId: header(req, 'brokerId'), topics: topics.size }, 'broker registered');
     }
@@ -269,9 +318,11 @@ export class NameServer {
     const topic = header(req, 'topic');
     const route = this.routes.getRoute(topic);
     if (!route) {
+      this.observability.metrics.routesNotFound++;
       return createResponse(req, ResponseCode.TOPIC_NOT_EXIST, `No topic route info in name server for the topic: ${topic}`);
     }
     if (this.#config.orderMessageEnable) route.orderTopicConf = this.#kv.get(ORDER_TOPIC_CONFIG)?.get(topic);
+    this.observability.metrics.routesFound++;
     const standard = req.version >= VERSION_4_9_4 || optionalHeader(req, 'acceptStandardJsonOnly') === 'true';
     return createResponse(req, ResponseCode.SUCCESS, undefined, {}, Buffer.from(encodeTopicRoute(route, standard)));
   }

@@ -54,6 +54,8 @@ export interface RegisterBrokerInput {
 export interface RegisterBrokerResult {
   masterAddr?: string | undefined;
   haServerAddr?: string | undefined;
+  /** Set when the registration was refused (a second live master for the broker name). */
+  rejected?: string | undefined;
 }
 
 export interface TopicRouteData {
@@ -70,6 +72,15 @@ export class RouteInfoManager {
 
   registerBroker(input: RegisterBrokerInput, now = Date.now()): RegisterBrokerResult {
     const { clusterName, brokerName, brokerAddr, brokerId } = input;
+    // Two masters for one broker name would split the group's writes: while the current master
+    // is alive (registered within its timeout), another address cannot take id 0.
+    const currentMaster = this.#brokerAddrTable.get(brokerName)?.brokerAddrs.get(MASTER_ID);
+    if (brokerId === MASTER_ID && currentMaster !== undefined && currentMaster !== brokerAddr) {
+      const live = this.#brokerLiveTable.get(currentMaster);
+      if (live && now - live.lastUpdateTimestamp <= live.timeoutMs) {
+        return { rejected: `broker ${brokerName} already has a live master at ${currentMaster}; ${brokerAddr} cannot register as master (brokerId 0)` };
+      }
+    }
     let names = this.#clusterAddrTable.get(clusterName);
     if (!names) this.#clusterAddrTable.set(clusterName, (names = new Set()));
     names.add(brokerName);
@@ -146,10 +157,9 @@ export class RouteInfoManager {
       names?.delete(brokerName);
       if (names && names.size === 0) this.#clusterAddrTable.delete(clusterName);
     }
-    // Queue data belongs to the group's master: drop it when the group has no master left.
-    if (brokerId === MASTER_ID || !this.#brokerAddrTable.get(brokerName)?.brokerAddrs.has(MASTER_ID)) {
-      this.#removeQueueDataOf(brokerName);
-    }
+    // Queue data stays while any member of the group is left: with the master gone, consumers
+    // keep reading from the slaves (producers skip the group, it has no brokerId 0).
+    if (!this.#brokerAddrTable.has(brokerName)) this.#removeQueueDataOf(brokerName);
     return true;
   }
 

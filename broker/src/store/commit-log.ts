@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { StoreError } from '../common/errors.js';
 import { MAGIC_BLANK, MAGIC_V1, MAGIC_V2, PHYSICAL_OFFSET_POSITION, decodeMessageRecord, storeTimestampPosition } from '../protocol/message.js';
 import type { DecodedRecord } from '../protocol/message.js';
+import type { CleanableSegment, DeletedFile } from './clean-service.js';
 import { readInt64 } from './store-common.js';
 import type { StoreLogger } from './store-common.js';
 import { describeIoError, writeFully } from './store-io.js';
@@ -503,10 +504,8 @@ export class CommitLog {
       const first = Math.max(0, this.#segmentIndex(from));
       const last = this.#segmentIndex(target - 1);
       try {
-        for (let i = first; i <= last; i++) {
-          const seg = this.#segments[i];
-          if (seg) await this.#io.fsync(seg.fd);
-        }
+        // Taken before the first await: retention may drop head segments (shifting indices) meanwhile.
+        for (const seg of this.#segments.slice(first, last + 1)) await this.#io.fsync(seg.fd);
         this.#flushCount++;
         if (target > this.#flushedOffset) this.#flushedOffset = target;
       } catch (err) {
@@ -583,6 +582,59 @@ export class CommitLog {
   }
 
   // -------------------------------------------------------------------------------------------
+  // Retention (clean-service.ts decides what goes; these report and delete)
+
+  /**
+   * Head segments that may be deleted, oldest first: wholly below `limit` and the flushed
+   * offset, and never the last segment (the one being written, or next to be).
+   */
+  headSegments(limit: number): CleanableSegment[] {
+    const end = Math.min(limit, this.#flushedOffset);
+    const out: CleanableSegment[] = [];
+    for (let i = 0; i < this.#segments.length - 1; i++) {
+      const seg = this.#segments[i]!;
+      if (seg.start + this.#segmentSize > end) break;
+      const st = fstatSync(seg.fd);
+      out.push({ start: seg.start, bytes: st.size, lastModifiedMs: st.mtimeMs });
+    }
+    return out;
+  }
+
+  /**
+   * Deletes up to `count` head segments under the rules of headSegments(limit). Synchronous,
+   * like reads, so no read sees a half-deleted segment; later reads of the deleted range find
+   * nothing (read() answers undefined below the min offset). An unlink that fails stops there
+   * and keeps the segment.
+   */
+  deleteHeadSegments(count: number, limit: number): DeletedFile[] {
+    const end = Math.min(limit, this.#flushedOffset);
+    const deleted: DeletedFile[] = [];
+    while (deleted.length < count && this.#segments.length > 1) {
+      const seg = this.#segments[0]!;
+      if (seg.start + this.#segmentSize > end) break;
+      let bytes = 0;
+      try {
+        bytes = fstatSync(seg.fd).size;
+        unlinkSync(seg.path);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+          this.#logger.error({ err, segment: seg.path }, 'could not delete an expired commit log segment');
+          break;
+        }
+      }
+      this.#segments.shift();
+      this.#base = this.#segments[0]!.start;
+      try {
+        closeSync(seg.fd);
+      } catch {
+        // already closed
+      }
+      deleted.push({ path: seg.path, bytes });
+    }
+    return deleted;
+  }
+
+  // -------------------------------------------------------------------------------------------
   // Reads (synchronous; page cache)
 
   #segmentAt(offset: number): Segment | undefined {
@@ -628,6 +680,128 @@ export class CommitLog {
     const magic = head.readInt32BE(4);
     if (magic !== MAGIC_V1 && magic !== MAGIC_V2) return -1;
     return readInt64(head, storeTimestampPosition(head.readInt32BE(36)));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Replication (DefaultMessageStore's ReplicableStore methods)
+
+  /** No write queued or in flight. */
+  get idle(): boolean {
+    return !this.#writing && this.#pending.length === 0;
+  }
+
+  /** No fsync round in flight. */
+  get flushIdle(): boolean {
+    return this.#flushInFlight === undefined;
+  }
+
+  /** Resolves once no fsync round is in flight (a cut must not race one, see truncateTail). */
+  async whenFlushIdle(): Promise<void> {
+    while (this.#flushInFlight) await this.#flushInFlight;
+  }
+
+  /**
+   * Raw bytes from `offset` for a slave: at most `maxBytes`, up to the written offset, never
+   * past the segment end. Bytes the file does not hold read as zeros: our segments are not
+   * preallocated, so after a BLANK the file ends where Java's zero-filled segment goes on.
+   */
+  readRaw(offset: number, maxBytes: number): Buffer | undefined {
+    if (offset < this.#base || offset >= this.#writtenOffset || maxBytes <= 0) return undefined;
+    const seg = this.#segmentAt(offset);
+    if (!seg) return undefined;
+    const n = Math.min(maxBytes, this.#writtenOffset - offset, seg.start + this.#segmentSize - offset);
+    const buf = Buffer.allocUnsafe(n);
+    let got = 0;
+    try {
+      while (got < n) {
+        const r = readSync(seg.fd, buf, got, n - got, offset - seg.start + got);
+        if (r === 0) break; // end of file: the rest is a BLANK's tail
+        got += r;
+      }
+    } catch (err) {
+      this.#logger.error({ err, offset, size: n }, 'commit log read failed');
+      return undefined;
+    }
+    if (got < n) buf.fill(0, got);
+    return buf;
+  }
+
+  /**
+   * Restarts an empty log at `offset`, a multiple of the segment size: an empty slave starts
+   * wherever its master's stream does (the start of the master's last segment). Leftover
+   * segment files hold no bytes; they are deleted durably first, so the next open() does not
+   * find a gap between them and the new first segment.
+   */
+  rebaseEmpty(offset: number): void {
+    if (!this.idle || this.#appendOffset !== this.#base) {
+      throw new StoreError('RMQ_STORE_CORRUPT', `commit log [${this.#base}, ${this.#appendOffset}) is not empty; cannot restart it at ${offset}`);
+    }
+    if (offset < 0 || offset % this.#segmentSize !== 0) {
+      throw new StoreError('RMQ_STORE_CORRUPT', `an empty commit log can only start at a multiple of the segment size ${this.#segmentSize}, not ${offset}`);
+    }
+    if (this.#segments.length > 0) {
+      for (const seg of this.#segments) {
+        closeSync(seg.fd);
+        unlinkSync(seg.path);
+      }
+      this.#segments = [];
+      syncDirSync(this.#dir);
+    }
+    this.#base = offset;
+    this.#appendOffset = offset;
+    this.#writtenOffset = offset;
+    this.#flushedOffset = offset;
+  }
+
+  /**
+   * Queues replicated bytes at the append offset. The bytes are opaque here; a chunk that
+   * crosses a segment end (our masters never send one) is split there. `done` runs once: after
+   * the last byte is written, or when any part fails. `data` must not change until then.
+   */
+  appendRaw(data: Buffer, done: WriteCallback): void {
+    if (this.#closed) throw new StoreError('RMQ_STORE_CLOSED', 'commit log is closed');
+    let at = this.#appendOffset;
+    let i = 0;
+    while (i < data.length) {
+      const segEnd = at - ((at - this.#base) % this.#segmentSize) + this.#segmentSize;
+      const n = Math.min(data.length - i, segEnd - at);
+      const last = i + n === data.length;
+      const bytes = n === data.length ? data : data.subarray(i, i + n);
+      this.#pending.push({ offset: at, span: n, buffers: [bytes], done: last ? done : undefined });
+      at += n;
+      i += n;
+    }
+    this.#appendOffset = at;
+    if (!this.#drainScheduled && !this.#writing) {
+      this.#drainScheduled = true;
+      setImmediate(this.#drain);
+    }
+  }
+
+  /**
+   * Cuts the log at `end` while running (a demoted master's divergent tail, or a partial
+   * replicated record on promotion): deletes later segments and shortens the one holding
+   * `end`, durably. No write or fsync may be in flight: a running fsync would count the cut
+   * bytes as flushed when it completes. Group-commit waiters beyond `end` fail. Returns the
+   * bytes removed from the files.
+   */
+  truncateTail(end: number): number {
+    if (!this.idle || this.#flushInFlight) throw new StoreError('RMQ_STORE_IO', 'commit log cut while a write or fsync is in flight');
+    if (end < this.#base || end > this.#writtenOffset) {
+      throw new StoreError('RMQ_STORE_IO', `cannot cut the commit log [${this.#base}, ${this.#writtenOffset}) at ${end}`);
+    }
+    const segmentsBefore = this.#segments.length;
+    const dropped = this.truncate(end);
+    if (this.#segments.length < segmentsBefore) syncDirSync(this.#dir);
+    this.#appendOffset = end;
+    this.#writtenOffset = end;
+    if (this.#flushedOffset > end) this.#flushedOffset = end;
+    const waiters = this.#waiters;
+    while (waiters.length > this.#waiterHead && waiters[waiters.length - 1]!.end > end) {
+      waiters.pop()!.done(new StoreError('RMQ_STORE_IO', `commit log cut at ${end}`), false);
+    }
+    this.#compactWaiters();
+    return dropped;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -677,5 +851,15 @@ export class CommitLog {
       w.done(undefined, true);
     }
     this.#compactWaiters();
+  }
+}
+
+/** Makes deletions in a directory durable (a later open() must not see a deleted file again). */
+function syncDirSync(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }

@@ -13,6 +13,7 @@ import { StoreError } from '../common/errors.js';
 import { fileName } from './commit-log.js';
 import { CQ_ENTRY_SIZE, FILLER_SIZE, entryOffset, entrySize, writeEntry } from './store-common.js';
 import type { QueueView, StoreLogger } from './store-common.js';
+import type { DeletedFile } from './clean-service.js';
 import { writeFully } from './store-io.js';
 import type { StoreIo } from './store-io.js';
 
@@ -208,6 +209,18 @@ export class ConsumeQueue implements QueueView {
     if (this.#min > index) this.#min = index;
   }
 
+  /**
+   * Makes a run-time truncateTo durable (replication: a cut commit log must not get stale
+   * entries back after a power loss): fsyncs the last file and the directory. Like truncateTo,
+   * it must not overlap a flush.
+   */
+  async syncTruncation(): Promise<void> {
+    const last = this.#files[this.#files.length - 1];
+    if (!last) return;
+    await this.#io.fsync(this.#fd(last));
+    await this.#io.syncDir(this.#dir);
+  }
+
   // -------------------------------------------------------------------------------------------
   // Appends
 
@@ -336,6 +349,48 @@ export class ConsumeQueue implements QueueView {
   }
 
   // -------------------------------------------------------------------------------------------
+
+  /**
+   * Retention, after the commit log lost its head: moves the min offset past entries whose
+   * records are below `commitLogMin` (correctMinOffset), then deletes the files wholly below the
+   * new min offset that are already written, always keeping the last file (Java
+   * ConsumeQueue.deleteExpiredFile). File deletion waits while a flush holds the files: then
+   * `pending` is set and the caller retries later. Synchronous, like reads.
+   */
+  deleteExpiredFiles(commitLogMin: number): { files: DeletedFile[]; pending: boolean } {
+    const files: DeletedFile[] = [];
+    if (this.#destroyed) return { files, pending: false };
+    this.correctMinOffset(commitLogMin);
+    const below = Math.min(this.#min, this.#synced, this.#tailBase);
+    const first = this.#files[0];
+    if (!first || first.index + this.#perFile > below || this.#files.length < 2) return { files, pending: false };
+    if (this.#flushing) return { files, pending: true };
+    while (this.#files.length > 1) {
+      const file = this.#files[0]!;
+      if (file.index + this.#perFile > below) break;
+      let bytes = 0;
+      try {
+        bytes = fileSizeOf(file.path);
+        unlinkSync(file.path);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+          this.#logger.error({ err, file: file.path }, 'could not delete an expired consume queue file');
+          return { files, pending: true };
+        }
+      }
+      if (file.fd >= 0) {
+        try {
+          closeSync(file.fd);
+        } catch {
+          // already closed
+        }
+        file.fd = -1;
+      }
+      this.#files.shift();
+      files.push({ path: file.path, bytes });
+    }
+    return { files, pending: false };
+  }
 
   /** Deletes the queue's files (topic deletion). Open files are closed once a flush finishes. */
   destroy(): void {

@@ -21,12 +21,19 @@
 // records are re-dispatched to queues that lack them, the first invalid record ends the log,
 // the torn tail is truncated and reported (recoveryReport, log warn), and consume-queue entries
 // that point past the new end are dropped.
+//
+// Replication (ReplicableStore, section below): a slave appends its master's raw commit-log bytes
+// and indexes the records they complete; setWritable(false) refuses client puts meanwhile.
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, StoreError } from '../common/errors.js';
-import { createOffsetMsgId } from '../protocol/message.js';
+import { MAGIC_BLANK, createOffsetMsgId } from '../protocol/message.js';
 import type { DecodedRecord } from '../protocol/message.js';
+import { CleanService } from './clean-service.js';
+import type { CleanRoundResult, CleanServiceOptions, CleanTarget, DeletedFile } from './clean-service.js';
 import { CommitLog, DEFAULT_SEGMENT_SIZE, END_FILE_MIN_BLANK_LENGTH } from './commit-log.js';
+import { CommitLogStreamParser } from './commit-log-stream.js';
+import type { StreamRecord } from './commit-log-stream.js';
 import { ConsumeQueue, DEFAULT_CQ_ENTRIES_PER_FILE } from './consume-queue.js';
 import type {
   AppendedMessage,
@@ -37,6 +44,7 @@ import type {
   PutMessageInput,
   PutResult,
   QueueBounds,
+  ReplicableStore,
   StoreStats,
 } from './message-store.js';
 import {
@@ -74,7 +82,12 @@ import type { StoreIo } from './store-io.js';
 
 export type FlushDiskType = 'ASYNC_FLUSH' | 'SYNC_FLUSH';
 
-export interface DefaultMessageStoreConfig {
+/**
+ * Retention options (clean-service.ts): fileReservedTime (hours, 72), deleteWhen ("04"),
+ * diskMaxUsedSpaceRatio (75), diskSpaceCleanForciblyRatio (85), diskSpaceWarningLevelRatio (90),
+ * cleanResourceInterval (ms, 10 000), deleteFileBatchMax (10), clock and diskUsage (tests).
+ */
+export interface DefaultMessageStoreConfig extends CleanServiceOptions {
   storePathRootDir: string;
   /** Commit-log directory; default `<storePathRootDir>/commitlog`. */
   storePathCommitLog?: string;
@@ -140,7 +153,7 @@ const CQ_FLUSH_CONCURRENCY = 2;
 /** Failed-write and failed-checkpoint errors are logged at most once per this interval. */
 const ERROR_LOG_INTERVAL_MS = 5000;
 
-export class DefaultMessageStore implements MessageStore {
+export class DefaultMessageStore implements MessageStore, ReplicableStore {
   readonly #root: string;
   readonly #cqRoot: string;
   readonly #segmentSize: number;
@@ -154,6 +167,7 @@ export class DefaultMessageStore implements MessageStore {
   readonly #io: StoreIo;
   readonly #tagsCodeOf: (topic: string, properties: string, storeTimestamp: number) => number;
   readonly #commitLog: CommitLog;
+  readonly #clean: CleanService;
 
   #state: State = 'new';
   /** Reads are served only while the files are open. */
@@ -178,6 +192,16 @@ export class DefaultMessageStore implements MessageStore {
   #getMessageCount = 0;
   readonly #writeErrors = new LogThrottle(ERROR_LOG_INTERVAL_MS);
   readonly #checkpointErrors = new LogThrottle(ERROR_LOG_INTERVAL_MS);
+  /** Client puts accepted; false on a slave (replicated appends go on). */
+  #writable = true;
+  /** Parser of the replicated byte stream; created by the first appendCommitLogData. */
+  #replica: CommitLogStreamParser | undefined;
+  /** End of the last replicated chunk written, and the end of its last complete record. */
+  #replicaWrittenEnd = -1;
+  #replicaBoundary = -1;
+  /** Set while the commit log is being cut back: puts and replicated appends wait for it. */
+  #gate: Promise<void> | undefined;
+  readonly #replicaWarnings = new LogThrottle(ERROR_LOG_INTERVAL_MS);
 
   /** What start() found and repaired; undefined until start() completes. */
   recoveryReport: RecoveryReport | undefined;
@@ -215,13 +239,15 @@ export class DefaultMessageStore implements MessageStore {
     }
     this.#io = config.io ?? nodeStoreIo;
     this.#tagsCodeOf = config.tagsCodeOf ?? defaultTagsCodeOf;
+    const commitLogDir = config.storePathCommitLog ?? join(this.#root, 'commitlog');
     this.#commitLog = new CommitLog({
-      dir: config.storePathCommitLog ?? join(this.#root, 'commitlog'),
+      dir: commitLogDir,
       segmentSize: this.#segmentSize,
       io: this.#io,
       logger: this.#logger,
       syncFlushTimeoutMs: this.#syncFlushTimeoutMs,
     });
+    this.#clean = new CleanService(config, { target: this.#cleanTarget(), paths: [commitLogDir, this.#root], logger: this.#logger });
   }
 
   /** Completed commit-log fsync rounds (group commit makes this much smaller than the put count). */
@@ -260,6 +286,7 @@ export class DefaultMessageStore implements MessageStore {
     this.#flushTimer.unref();
     this.#checkpointTimer = setInterval(this.#periodicCheckpoint, this.#checkpointIntervalMs);
     this.#checkpointTimer.unref();
+    this.#clean.start();
     this.#state = 'running';
   }
 
@@ -280,6 +307,8 @@ export class DefaultMessageStore implements MessageStore {
     this.#state = 'stopping';
     clearInterval(this.#flushTimer);
     clearInterval(this.#checkpointTimer);
+    await this.#clean.stop();
+    await this.#settleReplication();
     let clean = true;
     await this.#commitLog.whenIdle();
     try {
@@ -317,6 +346,9 @@ export class DefaultMessageStore implements MessageStore {
 
   putMessages(msgs: readonly PutMessageInput[]): Promise<PutResult> {
     if (this.#state !== 'running') return Promise.resolve(rejected('SERVICE_NOT_AVAILABLE', `message store is ${this.#state}`));
+    if (!this.#writable || this.#gate !== undefined || this.#replicaPending()) return this.#putBlocked(msgs);
+    const diskFull = this.#clean.diskFullRemark;
+    if (diskFull !== undefined) return Promise.resolve(rejected('SERVICE_NOT_AVAILABLE', diskFull));
     const sizes = checkBatch(msgs, this.#maxMessageSize);
     if (typeof sizes === 'string') return Promise.resolve(rejected('MESSAGE_ILLEGAL', sizes));
     let total = 0;
@@ -564,13 +596,455 @@ export class DefaultMessageStore implements MessageStore {
   }
 
   stats(): StoreStats {
+    const clean = this.#clean.stats();
     return {
       commitLogMinOffset: this.#commitLog.minOffset,
       commitLogMaxOffset: this.#commitLog.writtenOffset,
       flushedOffset: this.#commitLog.flushedOffset,
       putMessageCount: this.#putMessageCount,
       getMessageCount: this.#getMessageCount,
+      diskUsageRatio: clean.diskUsageRatio,
+      diskFull: clean.diskFull,
+      lastCleanAt: clean.lastCleanAt,
+      filesDeleted: clean.commitLogFilesDeleted + clean.consumeQueueFilesDeleted,
+      commitLogFilesDeleted: clean.commitLogFilesDeleted,
+      consumeQueueFilesDeleted: clean.consumeQueueFilesDeleted,
+      bytesDeleted: clean.bytesDeleted,
     };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Replication (ReplicableStore: classic master/slave HA, reference §7)
+  //
+  // A slave's commit log is the master's byte for byte. appendCommitLogData parses each chunk
+  // (commit-log-stream.ts) before queueing it on the commit log's normal write path, reserves
+  // the queue offsets the records carry, and dispatches the complete records once written, as
+  // puts do. A chunk may end inside a record: those bytes are written (getMaxPhyOffset counts
+  // them, so the master continues right after them) but indexed only when the record completes.
+  // The checkpoint's safe offset stays at the last complete record, so a restart (or crash)
+  // cuts such a partial record and the slave asks the master for it again. Promotion cuts it too
+  // (puts cannot continue a record the old master never finished sending).
+
+  /**
+   * Written bytes only: bytes queued but not yet written are not served, so a slave never gets
+   * bytes a failed write takes back. After a BLANK the rest of the segment reads as zeros.
+   */
+  getCommitLogData(offset: number, maxBytes: number): Buffer | undefined {
+    this.#assertReadable();
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(maxBytes)) return undefined;
+    return this.#commitLog.readRaw(offset, maxBytes);
+  }
+
+  /**
+   * The written offset: everything below it can be served by getCommitLogData, and a slave
+   * reports it to its master (including the bytes of a partial replicated record).
+   */
+  getMaxPhyOffset(): number {
+    return this.#commitLog.writtenOffset;
+  }
+
+  getMinPhyOffset(): number {
+    return this.#commitLog.minOffset;
+  }
+
+  /** Whether client puts are accepted (setWritable). */
+  get writable(): boolean {
+    return this.#writable;
+  }
+
+  /**
+   * May be called before start(). Promotion (true) cuts a partial replicated record at once
+   * when nothing is being written or fsynced (the usual case once the HA client has stopped,
+   * so getMaxPhyOffset() is final on return); otherwise puts wait until the cut is done.
+   */
+  setWritable(writable: boolean): void {
+    this.#writable = writable;
+    if (writable && this.#state === 'running' && this.#replicaPending()) {
+      this.#cutTail(this.#replica!.boundary, 'a partial replicated record (promotion)');
+    }
+  }
+
+  /**
+   * `offset` must be where the log ends, including appends still being written (so a caller
+   * may pipeline chunks), or, for an empty log, any segment boundary. `data` must not change
+   * until the promise settles. Resolves once written (ASYNC_FLUSH) or fsynced (SYNC_FLUSH, group
+   * commit; a sync-flush timeout only logs). Rejects with StoreError: RMQ_STORE_CORRUPT for an
+   * offset mismatch or bytes that are not a valid continuation (nothing is written then),
+   * RMQ_STORE_IO when the write or fsync fails, RMQ_STORE_CLOSED when not running.
+   */
+  appendCommitLogData(offset: number, data: Buffer): Promise<void> {
+    if (this.#state !== 'running') return Promise.reject(new StoreError('RMQ_STORE_CLOSED', `message store is ${this.#state}`));
+    // A cut in progress moves the end of the log: check the offset against the result.
+    if (this.#gate) return this.#gate.then(() => this.appendCommitLogData(offset, data));
+    return new Promise((resolve, reject) => this.#appendReplicated(offset, data, resolve, reject));
+  }
+
+  /**
+   * Demotion: `offset` must be a unit boundary (a record, a BLANK, a segment start, the end, or
+   * the start of a partial replicated record), else StoreError RMQ_STORE_CORRUPT. Puts and
+   * appends wait while it runs. The consume queues lose the entries at or past `offset` (a queue
+   * left empty is deleted) and continue from there; the checkpoint is rewritten before more
+   * data can arrive.
+   */
+  truncateCommitLogTo(offset: number): Promise<number> {
+    if (this.#state !== 'running') return Promise.reject(new StoreError('RMQ_STORE_CLOSED', `message store is ${this.#state}`));
+    return this.#exclusive(() => this.#inCheckpointChain(() => this.#truncateTo(offset)));
+  }
+
+  #appendReplicated(offset: number, data: Buffer, resolve: () => void, reject: (err: Error) => void): void {
+    const log = this.#commitLog;
+    if (!Buffer.isBuffer(data)) throw new StoreError('RMQ_STORE_CORRUPT', 'replicated data is not a Buffer');
+    const end = log.appendOffset;
+    const rebase = offset !== end;
+    if (rebase && (!log.idle || end !== log.minOffset)) {
+      throw new StoreError('RMQ_STORE_CORRUPT', `replicated data at ${offset} does not continue the commit log, which ends at ${end}`);
+    }
+    if (rebase && (!Number.isSafeInteger(offset) || offset < 0 || offset % this.#segmentSize !== 0)) {
+      throw new StoreError('RMQ_STORE_CORRUPT', `an empty commit log can only start at a multiple of mappedFileSizeCommitLog ${this.#segmentSize}, not ${offset}`);
+    }
+    if (data.length === 0) {
+      resolve();
+      return;
+    }
+    // Parse first: a chunk that is not a valid continuation changes nothing.
+    const parser = rebase ? new CommitLogStreamParser(this.#segmentSize, offset) : this.#replicaAt(offset);
+    const boundaryBefore = parser.boundary;
+    const records = parser.feed(offset, data);
+    if (rebase) {
+      log.rebaseEmpty(offset);
+      this.#replica = parser;
+    }
+    const boundaryAfter = parser.boundary;
+    const chunkEnd = offset + data.length;
+    // Reserve the records' queue offsets now, in commit-log order, as puts do: a put accepted
+    // before these bytes are written continues after them.
+    for (const rec of records) {
+      if (!hasQueueEntry(rec.sysFlag)) continue;
+      const st = this.#queueState(rec.topic, rec.queueId);
+      if (st.nextOffset <= rec.queueOffset) st.nextOffset = rec.queueOffset + 1;
+    }
+    log.appendRaw(data, (err) => this.#replicaWritten(err, records, chunkEnd, boundaryBefore, boundaryAfter, resolve, reject));
+  }
+
+  /** The stream parser, at `offset` (the append offset). */
+  #replicaAt(offset: number): CommitLogStreamParser {
+    const parser = this.#replica;
+    if (!parser) return (this.#replica = new CommitLogStreamParser(this.#segmentSize, offset));
+    if (parser.offset !== offset) {
+      // Puts, recovery or a cut moved the end; each leaves it at a record boundary.
+      if (parser.pendingBytes > 0) {
+        throw new StoreError('RMQ_STORE_CORRUPT', `replication stream at ${parser.offset} holds a partial record, but the commit log ends at ${offset}`);
+      }
+      parser.reset(offset);
+    }
+    return parser;
+  }
+
+  /** Runs in commit-log order once a replicated chunk is written (or failed to be). */
+  #replicaWritten(
+    err: Error | undefined,
+    records: readonly StreamRecord[],
+    chunkEnd: number,
+    boundaryBefore: number,
+    boundaryAfter: number,
+    resolve: () => void,
+    reject: (err: Error) => void,
+  ): void {
+    if (err) {
+      // Everything queued after it failed too (CommitLog.#fail): queues go back to what is indexed.
+      for (const st of [...this.#allStates()]) this.#rewindQueue(st);
+      this.#resyncReplica(boundaryBefore);
+      const suppressed = this.#writeErrors.allow();
+      if (suppressed >= 0) this.#logger.error({ err, suppressed }, 'commit log write of replicated data failed');
+      reject(new StoreError('RMQ_STORE_IO', `commit log write failed: ${describeIoError(err)}`, { cause: err }));
+      return;
+    }
+    for (const rec of records) this.#dispatchReplicated(rec);
+    this.#replicaWrittenEnd = chunkEnd;
+    this.#replicaBoundary = boundaryAfter;
+    if (!this.#syncFlush) {
+      resolve();
+      return;
+    }
+    // SYNC_FLUSH: like a waiting put, the chunk counts once an fsync covers it (group commit).
+    this.#commitLog.waitForFlush(chunkEnd, (flushErr, timedOut) => {
+      if (flushErr) {
+        reject(new StoreError('RMQ_STORE_IO', `commit log fsync failed: ${describeIoError(flushErr)}`, { cause: flushErr }));
+        return;
+      }
+      if (timedOut) {
+        // The bytes are written; failing the append would only make the HA client reconnect.
+        const suppressed = this.#replicaWarnings.allow();
+        if (suppressed >= 0) this.#logger.warn({ offset: chunkEnd, suppressed }, `replicated data not flushed to disk within ${this.#syncFlushTimeoutMs} ms`);
+      }
+      resolve();
+    });
+  }
+
+  #dispatchReplicated(rec: StreamRecord): void {
+    this.#clock.observe(rec.storeTimestamp);
+    if (!hasQueueEntry(rec.sysFlag)) return;
+    const st = this.#queueState(rec.topic, rec.queueId);
+    const cq = st.cq;
+    const max = cq.maxOffset;
+    if (rec.queueOffset !== max && (rec.queueOffset < max || max > 0)) {
+      const suppressed = this.#replicaWarnings.allow();
+      if (suppressed >= 0) {
+        const where = { topic: rec.topic, queueId: rec.queueId, queueOffset: rec.queueOffset, expected: max, physicalOffset: rec.physicalOffset, suppressed };
+        this.#logger.warn(where, rec.queueOffset < max ? 'replicated record repeats a queue offset; not indexed' : 'replicated record leaves a gap in its queue; filled');
+      }
+      // Java skips it too (ConsumeQueue.putMessagePositionInfo): that offset is indexed already.
+      if (rec.queueOffset < max) return;
+    }
+    // An empty queue simply starts at the record's offset (a slave that started mid-stream).
+    if (rec.queueOffset > max) cq.fillTo(rec.queueOffset);
+    const tags = this.#tagsCodeOf(rec.topic, rec.properties, rec.storeTimestamp);
+    cq.append(rec.physicalOffset, rec.size, tags);
+    if (st.nextOffset <= rec.queueOffset) st.nextOffset = rec.queueOffset + 1;
+    this.#dirty.add(cq);
+    if (this.#listeners.length === 0) return;
+    const msg: DispatchedMessage = {
+      topic: rec.topic,
+      queueId: rec.queueId,
+      queueOffset: rec.queueOffset,
+      tagsCode: tags,
+      physicalOffset: rec.physicalOffset,
+      storeTimestamp: rec.storeTimestamp,
+    };
+    for (const listener of this.#listeners) {
+      try {
+        listener(msg);
+      } catch (err) {
+        this.#logger.error({ err }, 'onDispatch listener threw');
+      }
+    }
+  }
+
+  /**
+   * After a failed write the parser is ahead of the files: put it back at the written offset,
+   * re-reading the partial record already on disk. A failed put ahead of the chunk ended at a
+   * record boundary; if even the re-read fails, the log is cut back to the boundary.
+   */
+  #resyncReplica(boundary: number): void {
+    const parser = this.#replica;
+    const written = this.#commitLog.writtenOffset;
+    if (!parser || parser.offset === written) return; // an earlier failed chunk did it
+    if (boundary > written) {
+      parser.reset(written);
+      return;
+    }
+    parser.reset(boundary);
+    if (written === boundary) return;
+    const bytes = this.#commitLog.readRaw(boundary, written - boundary);
+    try {
+      if (bytes?.length !== written - boundary) throw new StoreError('RMQ_STORE_IO', `could not re-read [${boundary}, ${written})`);
+      parser.feed(boundary, bytes);
+    } catch (err) {
+      this.#logger.error({ err, boundary, written }, 'cannot resume the replication stream after a failed write; cutting the partial record');
+      this.#cutTail(boundary, 'a partial replicated record (failed write)');
+    }
+  }
+
+  #replicaPending(): boolean {
+    return this.#replica !== undefined && this.#replica.pendingBytes > 0;
+  }
+
+  /**
+   * Where consume-queue dispatch ends in the commit log: the written offset, except right after
+   * a replicated chunk that ended inside a record (or a BLANK's tail). The checkpoint's safe
+   * offset, so recovery always starts scanning at a record boundary.
+   */
+  #dispatchedOffset(): number {
+    const written = this.#commitLog.writtenOffset;
+    return written === this.#replicaWrittenEnd ? this.#replicaBoundary : written;
+  }
+
+  /** Why a put cannot go ahead now, or the put retried once a running cut is done. */
+  #putBlocked(msgs: readonly PutMessageInput[]): Promise<PutResult> {
+    if (!this.#writable) {
+      return Promise.resolve(rejected('SERVICE_NOT_AVAILABLE', 'message store is read-only (slave role): client puts go to the master'));
+    }
+    if (this.#gate) return this.#gate.then(() => this.putMessages(msgs));
+    const pending = this.#replica?.pendingBytes ?? 0;
+    return Promise.resolve(
+      rejected('SERVICE_NOT_AVAILABLE', `commit log ends in ${pending} bytes of a replicated record still being received; promote the store with setWritable(true) first`),
+    );
+  }
+
+  /**
+   * Cuts the log back to `at`, a record boundary past every dispatched record. At once when
+   * nothing is being written or fsynced; else puts and appends wait for it.
+   */
+  #cutTail(at: number, what: string): void {
+    const log = this.#commitLog;
+    if (log.idle && log.flushIdle) {
+      this.#cutTailNow(at, what);
+      return;
+    }
+    this.#exclusive(async () => {
+      await log.whenIdle();
+      await log.whenFlushIdle();
+      this.#cutTailNow(at, what);
+    }).catch((err: unknown) => this.#logger.error({ err, at }, `could not drop ${what}`));
+  }
+
+  #cutTailNow(at: number, what: string): void {
+    const end = this.#commitLog.writtenOffset;
+    if (at >= end) return;
+    try {
+      this.#commitLog.truncateTail(at);
+    } catch (err) {
+      // The bytes stay; puts keep being refused while the partial record is there.
+      this.#logger.error({ err, at, end }, `could not drop ${what}`);
+      return;
+    }
+    this.#replica?.reset(at);
+    this.#replicaWrittenEnd = -1;
+    this.#replicaBoundary = -1;
+    this.#logger.info({ droppedBytes: end - at, commitLogEnd: at }, `commit log: dropped ${end - at} bytes of ${what}`);
+  }
+
+  /**
+   * Shutdown: lets a running cut finish, and drops a partial replicated record so the next
+   * start finds the files ending where the checkpoint says (a normal recovery).
+   */
+  async #settleReplication(): Promise<void> {
+    if (this.#gate) await this.#gate;
+    await this.#commitLog.whenIdle();
+    if (!this.#replicaPending()) return;
+    await this.#commitLog.whenFlushIdle();
+    this.#cutTailNow(this.#replica!.boundary, 'a partial replicated record (shutdown)');
+  }
+
+  /** Runs `task` while puts and replicated appends wait; such tasks run one at a time. */
+  #exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const prev = this.#gate;
+    const run = prev ? prev.then(task) : task();
+    const gate: Promise<void> = run.then(noop, noop).then(() => {
+      if (this.#gate === gate) this.#gate = undefined;
+    });
+    this.#gate = gate;
+    return run;
+  }
+
+  /** Runs `task` in the checkpoint chain: no checkpoint, so no consume-queue flush, overlaps it. */
+  #inCheckpointChain<T>(task: () => Promise<T>): Promise<T> {
+    const guarded = async (): Promise<T> => {
+      this.#checkpointBusy = true;
+      try {
+        return await task();
+      } finally {
+        this.#checkpointBusy = false;
+      }
+    };
+    const prev = this.#checkpointChain;
+    const run = prev ? prev.then(guarded) : guarded();
+    const settled: Promise<void> = run.then(noop, noop).then(() => {
+      if (this.#checkpointChain === settled) this.#checkpointChain = undefined;
+    });
+    this.#checkpointChain = settled;
+    return run;
+  }
+
+  async #truncateTo(offset: number): Promise<number> {
+    const log = this.#commitLog;
+    await log.whenIdle();
+    const end = log.writtenOffset;
+    this.#checkCutPoint(offset, end);
+    if (offset === end) return 0;
+    // Everything below the cut is made durable first: the checkpoint written below says so.
+    await this.#flushDirtyQueues();
+    await log.flush();
+    // Queues first: a crash before the commit log is cut re-indexes from the old checkpoint.
+    let entries = 0;
+    const cutQueues: ConsumeQueue[] = [];
+    for (const st of [...this.#allStates()]) {
+      const n = st.cq.truncateToCommitLog(offset);
+      st.nextOffset = st.cq.maxOffset;
+      if (n === 0) continue;
+      entries += n;
+      if (st.cq.maxOffset > 0) {
+        cutQueues.push(st.cq);
+        continue;
+      }
+      // Nothing left: the queue goes, as if it had never had a message.
+      st.cq.destroy();
+      const byQueue = this.#queues.get(st.cq.topic)!;
+      byQueue.delete(st.cq.queueId);
+      if (byQueue.size === 0) this.#queues.delete(st.cq.topic);
+    }
+    for (const cq of cutQueues) await cq.syncTruncation();
+    await log.whenFlushIdle();
+    log.truncateTail(offset);
+    this.#replica?.reset(offset);
+    this.#replicaWrittenEnd = -1;
+    this.#replicaBoundary = -1;
+    for (const [topic, at] of this.#tombstones) if (at > offset) this.#tombstones.set(topic, offset);
+    // Checkpoint values only grow otherwise; this one must not name offsets past the cut.
+    const flushed = Math.min(log.flushedOffset, offset);
+    this.#checkpointGeneration++;
+    writeCheckpointSync(this.#root, this.#buildCheckpoint(flushed, offset));
+    this.#lastCheckpoint = { flushed, safe: offset };
+    this.#logger.warn({ from: end, to: offset, droppedBytes: end - offset, consumeQueueEntriesDropped: entries }, 'commit log truncated (demotion)');
+    return end - offset;
+  }
+
+  /** A cut must fall on a unit boundary, see truncateCommitLogTo. */
+  #checkCutPoint(offset: number, end: number): void {
+    const log = this.#commitLog;
+    const min = log.minOffset;
+    if (!Number.isSafeInteger(offset) || offset < min || offset > end) {
+      throw new StoreError('RMQ_STORE_CORRUPT', `cannot truncate the commit log to ${offset}: it holds [${min}, ${end})`);
+    }
+    if (offset === end || offset % this.#segmentSize === 0 || offset === this.#replica?.boundary) return;
+    if (log.readRecord(offset, this.#segmentSize - END_FILE_MIN_BLANK_LENGTH) !== undefined) return;
+    const head = log.read(offset, END_FILE_MIN_BLANK_LENGTH);
+    const segEnd = offset - (offset % this.#segmentSize) + this.#segmentSize;
+    if (head && head.readInt32BE(4) === MAGIC_BLANK && head.readInt32BE(0) === segEnd - offset) return;
+    throw new StoreError('RMQ_STORE_CORRUPT', `cannot truncate the commit log to ${offset}: no record starts there`);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Retention (policy in clean-service.ts; runs every cleanResourceInterval ms)
+
+  /** Runs one clean round now (tests, admin). Resolves with what it deleted. */
+  runCleanRound(): Promise<CleanRoundResult> {
+    return this.#clean.runRound();
+  }
+
+  /** Java executeDeleteFilesManually (admin deleteExpiredCommitLog): expired files go at any hour for the next rounds. */
+  deleteExpiredFilesManually(): void {
+    this.#clean.deleteExpiredFilesManually();
+  }
+
+  /**
+   * Deletable commit-log data ends at the last checkpoint's safe offset: every record below it
+   * has its consume-queue entry on disk, so recovery never needs a deleted segment (and a
+   * restart scans from the checkpoint, not from the new head).
+   */
+  #cleanTarget(): CleanTarget {
+    const limit = (): number => (this.#state === 'running' ? this.#lastCheckpoint.safe : -1);
+    return {
+      cleanableSegments: () => this.#commitLog.headSegments(limit()),
+      deleteSegments: (count) => this.#commitLog.deleteHeadSegments(count, limit()),
+      commitLogMinOffset: () => this.#commitLog.minOffset,
+      cleanConsumeQueues: (commitLogMin) => this.#cleanConsumeQueues(commitLogMin),
+      prepare: () => (this.#state === 'running' ? this.#checkpoint() : Promise.resolve()),
+    };
+  }
+
+  #cleanConsumeQueues(commitLogMin: number): { files: DeletedFile[]; pending: boolean } {
+    const files: DeletedFile[] = [];
+    let pending = false;
+    if (this.#state !== 'running') return { files, pending: true };
+    for (const st of this.#allStates()) {
+      const r = st.cq.deleteExpiredFiles(commitLogMin);
+      files.push(...r.files);
+      pending ||= r.pending;
+    }
+    // A deleted topic's tombstone only guards records below it; once they are gone it is moot.
+    for (const [topic, offset] of this.#tombstones) if (offset <= commitLogMin) this.#tombstones.delete(topic);
+    return { files, pending };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -598,10 +1072,11 @@ export class DefaultMessageStore implements MessageStore {
   async #checkpointOnce(): Promise<void> {
     this.#checkpointBusy = true;
     try {
-      const safe = this.#commitLog.writtenOffset;
+      const safe = this.#dispatchedOffset();
       await this.#flushDirtyQueues();
       await this.#commitLog.flush();
-      const flushed = this.#commitLog.flushedOffset;
+      // A replica's fsync may end inside a record: record the boundary (flushed ≥ safe here).
+      const flushed = this.#replica ? Math.min(this.#commitLog.flushedOffset, safe) : this.#commitLog.flushedOffset;
       if (flushed === this.#lastCheckpoint.flushed && safe === this.#lastCheckpoint.safe) return;
       const generation = this.#checkpointGeneration;
       await writeCheckpointTmp(this.#root, this.#buildCheckpoint(flushed, safe));

@@ -118,6 +118,19 @@ export interface StoreStats {
   flushedOffset: number;
   putMessageCount: number;
   getMessageCount: number;
+  // Retention (file-backed store; absent where not applicable)
+  /** Used fraction (0..1) of the fullest disk holding the store, at the last probe. */
+  diskUsageRatio?: number;
+  /** Puts are refused because the disk is above diskSpaceWarningLevelRatio. */
+  diskFull?: boolean;
+  /** Clock time (ms) of the last clean round; 0 before the first. */
+  lastCleanAt?: number;
+  /** Files deleted by retention since start: commit-log segments plus consume-queue files. */
+  filesDeleted?: number;
+  commitLogFilesDeleted?: number;
+  consumeQueueFilesDeleted?: number;
+  /** Bytes of the deleted files. */
+  bytesDeleted?: number;
 }
 
 export interface MessageStore {
@@ -158,4 +171,37 @@ export interface MessageStore {
   onDispatch(listener: (msg: DispatchedMessage) => void): void;
 
   stats(): StoreStats;
+}
+
+/**
+ * What master/slave replication needs from a store (classic RocketMQ HA: the slave's commit log
+ * is a byte-identical copy of the master's, so offsets and message ids match on both).
+ */
+export interface ReplicableStore extends MessageStore {
+  /**
+   * Master side: raw commit-log bytes from `offset`, at most `maxBytes`, never crossing a segment
+   * boundary. After a segment's BLANK filler the rest of that segment reads as zero bytes, so the
+   * stream is exactly what a Java master (mmap'ed, preallocated files) sends. Undefined when
+   * `offset` is at or past the max offset, or below the min offset.
+   */
+  getCommitLogData(offset: number, maxBytes: number): Buffer | undefined;
+  /**
+   * Slave side: appends raw bytes received from a master at exactly `offset`, which must equal
+   * getMaxPhyOffset() (or, on an empty store, be any segment boundary to start at). Chunks may
+   * end in the middle of a record; complete records are dispatched to consume queues (and
+   * onDispatch listeners) as they complete. Throws StoreError on an offset mismatch.
+   */
+  appendCommitLogData(offset: number, data: Buffer): Promise<void>;
+  /** Next commit-log byte to be written, counting replicated bytes not yet forming a record. */
+  getMaxPhyOffset(): number;
+  /** Lowest readable commit-log offset. */
+  getMinPhyOffset(): number;
+  /**
+   * Demotion of a master whose log is ahead of the new master: drops every byte at and after
+   * `offset` (a record boundary) and the consume-queue entries pointing there. Returns the
+   * number of bytes dropped.
+   */
+  truncateCommitLogTo(offset: number): Promise<number>;
+  /** Refuse (SERVICE_NOT_AVAILABLE) or accept client puts: slaves refuse them. */
+  setWritable(writable: boolean): void;
 }

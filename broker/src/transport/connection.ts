@@ -96,6 +96,11 @@ export class RemotingConnection {
     return this.#closed;
   }
 
+  /** Requests from the peer still being processed (long polls included). */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
   onClose(listener: (conn: RemotingConnection) => void): void {
     if (this.#closed) queueMicrotask(() => listener(this));
     else this.#closeListeners.push(listener);

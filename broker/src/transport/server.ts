@@ -31,6 +31,13 @@ export class RemotingServer {
     return this.#connections;
   }
 
+  /** Requests being processed across all connections. */
+  inFlightRequests(): number {
+    let n = 0;
+    for (const c of this.#connections) n += c.inFlight;
+    return n;
+  }
+
   /** Listens on host:port; returns the bound port (useful with port 0). */
   async listen(port: number, host: string): Promise<number> {
     const server = createServer((socket) => {

@@ -1,0 +1,300 @@
+// Byte compatibility of our classic HA with the official Apache RocketMQ broker (5.5.0, see
+// test/support/apache): a Java master streams its commit log to our HAClient, and a Java SLAVE
+// follows our HAService. Both sides are compared byte for byte with the Java commit-log files.
+//
+// What the Java side needs:
+//  - Java master → our slave: nothing special. DefaultHAService listens on haListenPort (start.sh:
+//    listenPort + 1) on 0.0.0.0; our HAClient connects there and reports 0 (empty).
+//  - our master → Java slave: brokerRole=SLAVE, brokerId=1 (>0), the same brokerName as our
+//    master, and our master registered at the Java slave's NameServer as brokerId 0 with
+//    haServerAddr = our HA address: the slave takes `haServerAddr` (and `masterAddr`) from its own
+//    REGISTER_BROKER response. A static `haMasterAddress` does NOT work on a 5.x slave:
+//    BrokerController.initialize() hands it to the store before DefaultMessageStore.start() has
+//    created the DefaultHAClient (DefaultHAService.init), so it is dropped ("HAClient connect to
+//    master null failed" every 5 s), and with it set the slave also stops taking the address from
+//    the NameServer (updateMasterHAServerAddrPeriodically=false). The slave registers every
+//    registerNameServerPeriod (min 10 s), so it can take that long to find the master.
+//    The Java slave's mappedFileSizeCommitLog must equal our master's (start.sh: 64 MiB): an empty
+//    slave starts at our last segment and Java creates its first file at that offset.
+import { spawn } from 'node:child_process';
+import { crc32 } from 'node:zlib';
+import { randomBytes } from 'node:crypto';
+import { existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../broker/src/common/logger.js';
+import { HAClient } from '../../broker/src/ha/ha-client.js';
+import { HAService } from '../../broker/src/ha/ha-service.js';
+import { MemoryCommitLog } from '../../broker/src/ha/memory-commit-log.js';
+import { DefaultMessageStore } from '../../broker/src/store/default-message-store.js';
+import { decodeMessageRecord, encodeHost, encodeMessageRecord, encodeProperties, type DecodedRecord } from '../../broker/src/protocol/message.js';
+import { createRequest } from '../../broker/src/protocol/remoting.js';
+import { RemotingClient } from '../../broker/src/transport/client.js';
+import { eventually, freePortBlock, prepareDriver, ROOT, runProducer, tempDir } from './harness.js';
+
+const APACHE = join(ROOT, 'test/support/apache');
+const SEGMENT = 64 * 1024 * 1024; // start.sh: mappedFileSizeCommitLog=67108864
+
+function skipReason(): string | undefined {
+  const reason = prepareDriver('java5');
+  if (reason) return reason;
+  return undefined;
+}
+const skip = skipReason();
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, err });
+    });
+  });
+}
+
+interface JavaBroker {
+  dir: string;
+  namesrvPort: number;
+  brokerPort: number;
+}
+
+const started: JavaBroker[] = [];
+
+async function startJava(name: string, extraConf: string[] = [], namesrvPortWanted?: number): Promise<JavaBroker> {
+  const dir = tempDir(name);
+  const namesrvPort = namesrvPortWanted ?? (await freePortBlock());
+  const brokerPort = await freePortBlock();
+  const r = await run('bash', [join(APACHE, 'start.sh'), dir], { NAMESRV_PORT: String(namesrvPort), BROKER_PORT: String(brokerPort), BROKER_HEAP: '512m', BROKER_DIRECT_MEM: '512m', BROKER_EXTRA_CONF: extraConf.join('\n'), START_TIMEOUT: '120' }, 180_000);
+  if (r.code !== 0) throw new Error(`start.sh failed (${r.code}):\n${r.err.slice(-3000)}`);
+  const b = { dir, namesrvPort, brokerPort };
+  started.push(b);
+  return b;
+}
+
+async function stopJava(b: JavaBroker): Promise<void> {
+  await run('bash', [join(APACHE, 'stop.sh'), '--fast', b.dir], {}, 60_000);
+}
+
+/** The first `length` bytes of the Java commit-log segment file starting at `base`. */
+function javaCommitLog(b: JavaBroker, base: number, length: number): Buffer {
+  const file = join(b.dir, 'store/commitlog', String(base).padStart(20, '0'));
+  const buf = Buffer.alloc(length);
+  const fd = openSync(file, 'r');
+  try {
+    let got = 0;
+    while (got < length) {
+      const n = readSync(fd, buf, got, length - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return buf;
+}
+
+/** Records back to back from `at` until a zero size (the unwritten, zero-filled tail of a Java segment). */
+function records(buf: Buffer, at = 0): { records: DecodedRecord[]; end: number } {
+  const out: DecodedRecord[] = [];
+  let p = at;
+  while (p + 8 <= buf.length && buf.readInt32BE(p) > 0) {
+    const r = decodeMessageRecord(buf, p, true);
+    if (!r) break;
+    out.push(r);
+    p += r.size;
+  }
+  return { records: out, end: p };
+}
+
+/** Bytes [from, to) of a store through the replication read path (what a master sends). */
+function readStore(store: { getCommitLogData(offset: number, max: number): Buffer | undefined }, from: number, to: number): Buffer {
+  const parts: Buffer[] = [];
+  for (let at = from; at < to; ) {
+    const chunk = store.getCommitLogData(at, Math.min(1024 * 1024, to - at));
+    if (!chunk || chunk.length === 0) throw new Error(`no commit-log data at ${at}`);
+    parts.push(chunk);
+    at += chunk.length;
+  }
+  return Buffer.concat(parts);
+}
+
+function fileStore(name: string): DefaultMessageStore {
+  return new DefaultMessageStore({ storePathRootDir: join(tempDir(name), 'store'), mappedFileSizeCommitLog: SEGMENT });
+}
+
+afterAll(async () => {
+  for (const b of started.splice(0)) await stopJava(b);
+});
+
+describe.skipIf(skip !== undefined)(`classic HA against Apache RocketMQ 5.5.0${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  it('our HAClient follows a Java master byte for byte', async () => {
+    const java = await startJava('ha-java-master');
+    try {
+      const ns = `127.0.0.1:${java.namesrvPort}`;
+      const topic = `T_ha_${Date.now()}`;
+      const first = await runProducer('java5', ['--namesrv', ns, '--topic', topic, '--group', 'PG_ha', '--count', '40', '--mode', 'sync', '--run-id', 'ha1', '--body-size', '3000'], join(java.dir, 'produce-1.log'));
+      expect(first.filter((e) => e.event === 'sent')).toHaveLength(40);
+
+      // Two slaves at once: the in-memory log (bytes only) and our file store (which also indexes).
+      const slaveLog = new MemoryCommitLog({ segmentSize: SEGMENT });
+      const fileSlave = fileStore('ha-java-file-slave');
+      await fileSlave.start();
+      fileSlave.setWritable(false);
+      const haOptions = { haMasterAddress: `127.0.0.1:${java.brokerPort + 1}`, haSendHeartbeatInterval: 1000, reconnectMinMs: 200, reconnectMaxMs: 1000, logger: silentLogger() };
+      const client = new HAClient(slaveLog, haOptions);
+      const fileClient = new HAClient(fileSlave, haOptions);
+      client.start();
+      fileClient.start();
+      try {
+        const masterEnd = (): number => records(javaCommitLog(java, 0, 4 * 1024 * 1024)).end;
+        await eventually(() => slaveLog.getMaxPhyOffset() > 0 && slaveLog.getMaxPhyOffset() === masterEnd(), 30_000, () => `replica at ${slaveLog.getMaxPhyOffset()}, Java master log ends at ${masterEnd()}`);
+        // Streaming: more sends reach us while connected.
+        const second = await runProducer('java5', ['--namesrv', ns, '--topic', topic, '--group', 'PG_ha', '--count', '30', '--mode', 'sync', '--run-id', 'ha2', '--body-size', '100'], join(java.dir, 'produce-2.log'));
+        expect(second.filter((e) => e.event === 'sent')).toHaveLength(30);
+        await eventually(() => slaveLog.getMaxPhyOffset() === masterEnd(), 30_000, () => `replica at ${slaveLog.getMaxPhyOffset()}, Java master log ends at ${masterEnd()}`);
+        const end = slaveLog.getMaxPhyOffset();
+        expect(slaveLog.getMinPhyOffset()).toBe(0);
+        expect(slaveLog.read(0).equals(javaCommitLog(java, 0, end))).toBe(true);
+        const ours = records(slaveLog.read(0)).records.filter((r) => r.topic === topic);
+        expect(ours).toHaveLength(70);
+        expect(client.status()).toMatchObject({ connected: true, replicatedOffset: end, masterMaxOffsetSeen: end });
+        // The file store: same bytes, and its consume queues hold the 70 messages of the topic.
+        await eventually(() => fileSlave.getMaxPhyOffset() === end, 30_000, () => `file replica at ${fileSlave.getMaxPhyOffset()}, Java master at ${end}`);
+        expect(readStore(fileSlave, 0, end).equals(javaCommitLog(java, 0, end))).toBe(true);
+        const queues = fileSlave.queues().get(topic);
+        expect(queues).toBeDefined();
+        let indexed = 0;
+        for (const [queueId, bounds] of queues!) {
+          const got = fileSlave.getMessages(topic, queueId, bounds.minOffset, { maxMsgNums: 1000 });
+          for (const raw of got.messages) {
+            const r = decodeMessageRecord(raw, 0, true)!;
+            expect(r.topic).toBe(topic);
+            expect(r.queueId).toBe(queueId);
+            expect(raw.equals(javaCommitLog(java, 0, end).subarray(r.physicalOffset, r.physicalOffset + r.size))).toBe(true);
+            indexed++;
+          }
+        }
+        expect(indexed).toBe(70);
+        // The Java master sees our acks: mqadmin haStatus lists us with no lag.
+        const ha = await run('bash', [join(APACHE, 'mqadmin.sh'), 'haStatus', '-n', ns, '-b', `127.0.0.1:${java.brokerPort}`], { RMQ_HOME_DIR: join(java.dir, 'tools') }, 90_000);
+        expect(ha.code, ha.err.slice(-2000)).toBe(0);
+        // #MasterCommitLogMaxOffset <n> … then per slave: addr, ack offset, diff, speed, status, transfer-from.
+        expect(ha.out).toMatch(new RegExp(`#MasterCommitLogMaxOffset\\s+${end}\\b`));
+        expect(ha.out).toMatch(new RegExp(`\\n\\S+\\s+${end}\\s+0\\s+\\S+\\s+OK\\s+${end}\\b`));
+      } finally {
+        await client.stop();
+        await fileClient.stop();
+        await fileSlave.shutdown();
+      }
+    } finally {
+      await stopJava(java);
+    }
+  });
+
+  it.each(['memory', 'file'] as const)('a Java SLAVE follows our HAService (%s store) byte for byte and indexes what it received', async (kind) => {
+    const topic = `T_ha_java_slave`;
+    const storeHost = encodeHost('127.0.0.1:10911');
+    const bornHost = encodeHost('127.0.0.1:40000');
+    const props = (i: number): string => encodeProperties({ UNIQ_KEY: `ID${i}`, KEYS: `k${i}`, WAIT: 'true' });
+    const body = (i: number): Buffer => Buffer.concat([Buffer.from(`m-${i}|`), randomBytes(200 + (i % 7) * 50)]);
+    let master: MemoryCommitLog | DefaultMessageStore;
+    let put: (i: number) => Promise<number>;
+    if (kind === 'memory') {
+      const log = new MemoryCommitLog({ segmentSize: SEGMENT });
+      master = log;
+      put = (i) => {
+        const rec = encodeMessageRecord({
+          topic, queueId: i % 2, flag: 0, queueOffset: Math.floor(i / 2), physicalOffset: log.getMaxPhyOffset(), sysFlag: 0,
+          bornTimestamp: Date.now(), bornHost, storeTimestamp: Date.now(), storeHost, reconsumeTimes: 0, preparedTransactionOffset: 0,
+          body: body(i), properties: props(i),
+        });
+        return Promise.resolve(log.append(rec));
+      };
+    } else {
+      const store = fileStore('ha-java-file-master');
+      await store.start();
+      master = store;
+      put = async (i) => {
+        const r = await store.putMessage({
+          topic, queueId: i % 2, flag: 0, sysFlag: 0, bornTimestamp: Date.now(), bornHost, storeHost, reconsumeTimes: 0,
+          preparedTransactionOffset: 0, body: body(i), properties: props(i), tagsCode: 0, waitStoreMsgOK: true,
+        });
+        expect(r.status).toBe('PUT_OK');
+        return r.appended[0]!.physicalOffset + r.appended[0]!.size;
+      };
+    }
+    const masterBytes = (): Buffer => readStore(master, 0, master.getMaxPhyOffset());
+    for (let i = 0; i < 200; i++) await put(i);
+
+    const ha = new HAService(master, { haListenPort: 0, bindAddress: '127.0.0.1', mappedFileSizeCommitLog: SEGMENT, logger: silentLogger() });
+    const port = await ha.start();
+    // Our master as the Java NameServer must see it: brokerId 0 of broker-a, with its HA address. The
+    // remoting address is a placeholder (the slave's metadata sync to it fails, harmlessly).
+    const namesrvPort = await freePortBlock();
+    const registrar = new RemotingClient(silentLogger());
+    let registering = true;
+    const registerLoop = (async () => {
+      const body = Buffer.from(JSON.stringify({ topicConfigSerializeWrapper: { topicConfigTable: {}, dataVersion: { counter: 1, stateVersion: 0, timestamp: Date.now() } }, filterServerList: [] }));
+      const ext = {
+        brokerAddr: '127.0.0.1:9', brokerId: '0', brokerName: 'broker-a', clusterName: 'DefaultCluster', haServerAddr: `127.0.0.1:${port}`,
+        compressed: 'false', enableActingMaster: 'false', bodyCrc32: String(crc32(body) & 0x7fffffff), // UtilAll.crc32 masks the sign bit
+      };
+      while (registering) {
+        await registrar.invokeOk(`127.0.0.1:${namesrvPort}`, createRequest(103, ext, body), 2000).catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    })();
+    try {
+      const java = await startJava('ha-java-slave', ['brokerRole=SLAVE', 'brokerId=1', 'registerNameServerPeriod=10000'], namesrvPort);
+      try {
+        await eventually(() => ha.connections()[0]?.ackedOffset === master.getMaxPhyOffset(), 60_000, () => `connections ${JSON.stringify(ha.connections())}, master at ${master.getMaxPhyOffset()}`);
+        // SYNC_MASTER with a Java slave: a new put is acknowledged.
+        const end = await put(200);
+        expect(await ha.waitForReplication(end, 5000)).toBe('OK');
+        for (let i = 201; i < 260; i++) await put(i);
+        await eventually(() => ha.connections()[0]?.ackedOffset === master.getMaxPhyOffset(), 30_000, () => JSON.stringify(ha.connections()));
+        const total = master.getMaxPhyOffset();
+        expect(javaCommitLog(java, 0, total).equals(masterBytes())).toBe(true);
+        // The Java slave parsed our records into its consume queues (20-byte entries: offset, size, tag hash).
+        const cq = join(java.dir, 'store/consumequeue', topic, '0', '00000000000000000000');
+        const expected = records(masterBytes()).records.filter((r) => r.queueId === 0);
+        expect(expected).toHaveLength(130);
+        await eventually(() => existsSync(cq) && cqEntries(cq).length >= expected.length, 30_000, () => `consume queue ${cq}`);
+        const entries = cqEntries(cq).slice(0, expected.length);
+        expect(entries.map((e) => [e.offset, e.size])).toEqual(expected.map((r) => [r.physicalOffset, r.size]));
+      } finally {
+        await stopJava(java);
+      }
+      await eventually(() => ha.connections().length === 0, 30_000, () => 'Java slave gone');
+    } finally {
+      registering = false;
+      await registerLoop;
+      await registrar.close();
+      await ha.stop();
+      if (master instanceof DefaultMessageStore) await master.shutdown();
+    }
+  });
+});
+
+function cqEntries(file: string): Array<{ offset: number; size: number }> {
+  const size = Math.min(statSync(file).size, 20 * 10_000);
+  const buf = Buffer.alloc(size);
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, buf, 0, size, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const out: Array<{ offset: number; size: number }> = [];
+  for (let p = 0; p + 20 <= buf.length; p += 20) {
+    const size = buf.readInt32BE(p + 8);
+    if (size === 0) break;
+    out.push({ offset: Number(buf.readBigInt64BE(p)), size });
+  }
+  return out;
+}
