@@ -228,14 +228,18 @@ export class BrokerGroup {
     for (let i = 1; i <= slaves; i++) await this.member(`s${i}`).start();
     const want = [0, ...Array.from({ length: slaves }, (_, i) => i + 1)];
     await this.waitUntil(async () => {
-      const ids = [...(await this.clusterMembers()).keys()].sort();
+      const ids = [...(await this.clusterMembers()).keys()].sort((a, b) => a - b);
       return JSON.stringify(ids) === JSON.stringify(want);
     }, 20_000, async () => `all members registered with the name server (ids ${want.join(',')}); cluster info: ${JSON.stringify([...(await this.clusterMembers().catch(() => new Map<number, string>()))])}`);
     for (let i = 1; i <= slaves; i++) await this.waitFollowing(`s${i}`, 'm', 30_000);
   }
 
   async #add(name: string, role: BrokerRole, brokerId: number): Promise<void> {
-    const port = await freePortBlock();
+    // Members are configured before any of them binds: keep their blocks (port-2 .. port+1) apart.
+    let port = await freePortBlock();
+    const taken = (q: number): boolean => q === this.namesrvPort || [...this.members.values()].some((o) => Math.abs(o.port - q) <= 3);
+    for (let i = 0; i < 20 && taken(port); i++) port = await freePortBlock();
+    if (taken(port)) throw new Error('no free port block found on 127.0.0.1 apart from the other members');
     const member = new GroupMember(name, port, this.dir, {});
     member.conf = {
       brokerClusterName: this.clusterName,

@@ -90,6 +90,12 @@ export class BrokerController {
         flushIntervalCommitLog: config.flushIntervalCommitLog,
         syncFlushTimeout: config.syncFlushTimeout,
         maxMessageSize: config.maxMessageSize,
+        fileReservedTime: config.fileReservedTime,
+        deleteWhen: config.deleteWhen,
+        diskMaxUsedSpaceRatio: config.diskMaxUsedSpaceRatio,
+        diskSpaceCleanForciblyRatio: config.diskSpaceCleanForciblyRatio,
+        diskSpaceWarningLevelRatio: config.diskSpaceWarningLevelRatio,
+        cleanResourceInterval: config.cleanResourceInterval,
         logger: log,
       });
     this.topics = new TopicConfigManager(configDir, log);
@@ -181,10 +187,11 @@ export class BrokerController {
       },
       log,
     );
-    const self = this;
+    // Processors read the config through the context on every request: runtime updates apply.
+    const currentConfig = (): BrokerConfig => this.config;
     this.#ctx = {
       get config() {
-        return self.config;
+        return currentConfig();
       },
       log,
       store: this.store,

@@ -68,6 +68,11 @@ export const BrokerConfigSchema = z.object({
   deleteWhen: text.pipe(z.string().regex(/^\d{1,2}(;\d{1,2})*$/, { message: 'expected hours like "04" or "04;16"' })).default('04'),
   fileReservedTime: integer(0).default(72),
   diskMaxUsedSpaceRatio: integer(10, 95).default(75),
+  /** Above this disk usage (percent) even unexpired commit-log files are deleted, oldest first. */
+  diskSpaceCleanForciblyRatio: integer(30, 85).default(85),
+  /** Above this disk usage (percent) sends are refused (SERVICE_NOT_AVAILABLE, "disk full"). */
+  diskSpaceWarningLevelRatio: integer(35, 90).default(90),
+  cleanResourceInterval: integer(100).default(10_000),
   brokerPermission: integer(0, 15).default(6),
   registerNameServerPeriod: integer(1000).default(30_000),
   registerBrokerTimeoutMills: integer(100).default(24_000),
@@ -132,7 +137,7 @@ export const ACCEPTED_WITHOUT_EFFECT = new Set([
   'warmMapedFileEnable', 'flushCommitLogLeastPages', 'flushConsumeQueueLeastPages', 'flushIntervalConsumeQueue',
   'flushCommitLogThoroughInterval', 'flushConsumeQueueThoroughInterval', 'maxTransferCountOnMessageInMemory',
   'maxTransferBytesOnMessageInMemory', 'maxTransferCountOnMessageInDisk', 'maxTransferBytesOnMessageInDisk',
-  'accessMessageInMemoryMaxRatio', 'messageIndexEnable', 'maxHashSlotNum', 'maxIndexNum', 'cleanResourceInterval',
+  'accessMessageInMemoryMaxRatio', 'messageIndexEnable', 'maxHashSlotNum', 'maxIndexNum',
   'deleteCommitLogFilesInterval', 'deleteConsumeQueueFilesInterval', 'destroyMapedFileIntervalForcibly',
   'redeleteHangedFileInterval', 'checkCRCOnRecover', 'cleanFileForciblyEnable', 'isEnableBatchPush',
   'serverWorkerThreads', 'serverCallbackExecutorThreads', 'serverSelectorThreads', 'serverOnewaySemaphoreValue',

@@ -45,7 +45,7 @@ export interface HAClientOptions {
 export interface HAClientStatus {
   masterAddress?: string;
   connected: boolean;
-  /** Our commit-log max offset. */
+  /** Our commit-log max offset (-1 while the store cannot answer, e.g. shut down). */
   replicatedOffset: number;
   /** Epoch ms of the last frame (data or heartbeat) from the master; 0 = never. */
   lastFrameAt: number;
@@ -129,6 +129,7 @@ export class HAClient {
     this.#transport = options.transport ?? tcpTransport;
     this.#now = options.now ?? Date.now;
     this.#address = normalizeAddress(options.haMasterAddress);
+    if (this.#address !== undefined) splitAddress(this.#address); // throws RMQ_CONFIG_INVALID on garbage
   }
 
   /** Starts following the master (now, if its address is known). */
@@ -166,7 +167,7 @@ export class HAClient {
     return {
       masterAddress: this.#address,
       connected: s !== undefined && !s.closed,
-      replicatedOffset: this.#store.getMaxPhyOffset(),
+      replicatedOffset: this.#maxOffsetForLog() ?? -1,
       lastFrameAt: this.#lastFrameAt,
       masterMaxOffsetSeen: this.#masterMaxOffsetSeen,
     };
@@ -245,14 +246,18 @@ export class HAClient {
   #startSession(channel: HAChannel, address: string): void {
     const s = new Session(channel, address, this.#o.maxFrameBodyBytes, this.#now());
     this.#session = s;
-    this.#log.info({ master: address, offset: this.#store.getMaxPhyOffset() }, 'HA client connected to master');
+    this.#log.info({ master: address, offset: this.#maxOffsetForLog() }, 'HA client connected to master');
     channel.attach({
       data: (chunk) => this.#onData(s, chunk),
       drain: () => undefined,
       close: (err) => this.#closeSession(s, err ? `connection error: ${err.message}` : 'master closed the connection', 'warn', true),
     });
     // Java's DefaultHAClient reports right after connecting: the master starts streaming from here.
-    this.#report(s, this.#store.getMaxPhyOffset());
+    try {
+      this.#report(s, this.#store.getMaxPhyOffset());
+    } catch (err) {
+      this.#closeSession(s, `store unavailable: ${err instanceof Error ? err.message : String(err)}`, 'error', true);
+    }
   }
 
   #closeSession(s: Session, reason: string, level: 'info' | 'warn' | 'error', reconnect: boolean): void {
@@ -261,9 +266,18 @@ export class HAClient {
     s.channel.close();
     if (this.#session === s) this.#session = undefined;
     this.#previousIdle = s.idle;
-    this.#log[level]({ master: s.address, offset: this.#store.getMaxPhyOffset() }, `HA client disconnected: ${reason}`);
+    this.#log[level]({ master: s.address, offset: this.#maxOffsetForLog() }, `HA client disconnected: ${reason}`);
     if (s.receivedFrame) this.#backoffMs = this.#o.reconnectMinMs;
     if (reconnect) this.#scheduleReconnect();
+  }
+
+  /** The store's max offset for logs and status; undefined when the store throws (shut down). */
+  #maxOffsetForLog(): number | undefined {
+    try {
+      return this.#store.getMaxPhyOffset();
+    } catch {
+      return undefined;
+    }
   }
 
   // -- streaming -----------------------------------------------------------------------------
@@ -280,7 +294,13 @@ export class HAClient {
     s.lastReadAt = this.#now();
     s.reader.push(chunk);
     if (s.reader.bufferedBytes > this.#o.maxBufferedBytes) s.channel.pause();
-    if (!s.busy) s.idle = this.#drainFrames(s);
+    if (!s.busy) {
+      s.idle = this.#drainFrames(s).catch((err: unknown) => {
+        // Runs from a socket callback: nothing may escape (e.g. a store that was shut down).
+        s.busy = false;
+        this.#closeSession(s, `replication failed: ${err instanceof Error ? err.message : String(err)}`, 'error', true);
+      });
+    }
   }
 
   /** Applies complete frames one at a time until none is left. */
@@ -317,7 +337,9 @@ export class HAClient {
         const max = this.#store.getMaxPhyOffset();
         if (max > s.reportedOffset) this.#report(s, max);
       }
-      if (!s.closed && s.reader.bufferedBytes <= this.#o.maxBufferedBytes) s.channel.resume();
+      // No complete frame is left and no append is in flight: only more bytes can make progress
+      // (what is held is below one frame, itself capped by maxFrameBodyBytes).
+      if (!s.closed) s.channel.resume();
     } finally {
       s.busy = false;
     }
@@ -331,7 +353,12 @@ export class HAClient {
       this.#closeSession(s, `nothing from master for ${now - s.lastReadAt} ms (haHousekeepingInterval ${this.#o.haHousekeepingInterval})`, 'warn', true);
       return;
     }
-    if (now - s.lastReportAt >= this.#o.haSendHeartbeatInterval) this.#report(s, Math.max(s.reportedOffset, this.#store.getMaxPhyOffset()));
+    if (now - s.lastReportAt < this.#o.haSendHeartbeatInterval) return;
+    try {
+      this.#report(s, Math.max(s.reportedOffset, this.#store.getMaxPhyOffset()));
+    } catch (err) {
+      this.#closeSession(s, `store unavailable: ${err instanceof Error ? err.message : String(err)}`, 'error', true);
+    }
   }
 }
 

@@ -156,7 +156,13 @@ class HAConnection {
       return;
     }
     if (reported === undefined) return;
-    const masterMax = this.#service.store.getMaxPhyOffset();
+    let masterMax: number;
+    try {
+      masterMax = this.#service.store.getMaxPhyOffset();
+    } catch (err) {
+      this.close(`store unavailable: ${err instanceof Error ? err.message : String(err)}`, 'error');
+      return;
+    }
     if (reported > masterMax) {
       // The slave holds bytes this master never had (it followed another master, or this master lost
       // a tail in a crash). Streaming on would silently fork the logs, and its ack would confirm
@@ -176,37 +182,44 @@ class HAConnection {
   /** Sends what the slave lacks, as long as it keeps up. */
   pump(): void {
     if (this.#closed || this.transferOffset < 0 || this.#waitingDrain) return;
+    let more: boolean;
+    try {
+      more = this.#sendFrames();
+    } catch (err) {
+      // Runs from socket, timer and immediate callbacks: a store error must not escape.
+      this.close(`reading the commit log at ${this.transferOffset} failed: ${err instanceof Error ? err.message : String(err)}`, 'error');
+      return;
+    }
+    if (!more || this.#pumpScheduled) return;
+    // More to send: continue after other connections and I/O had a turn.
+    this.#pumpScheduled = true;
+    setImmediate(() => {
+      this.#pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  /** Writes up to MAX_FRAMES_PER_PUMP frames; true when it stopped only because of that cap. */
+  #sendFrames(): boolean {
     const o = this.#service.options;
     const store = this.#service.store;
     for (let frames = 0; frames < MAX_FRAMES_PER_PUMP; frames++) {
       if (this.#channel.pendingWriteBytes >= o.maxPendingWriteBytes) {
         this.#waitingDrain = true;
-        return;
+        return false;
       }
-      if (store.getMaxPhyOffset() <= this.transferOffset) return;
-      let data: Buffer | undefined;
-      try {
-        data = store.getCommitLogData(this.transferOffset, o.haTransferBatchSize);
-      } catch (err) {
-        this.close(`reading the commit log at ${this.transferOffset} failed: ${err instanceof Error ? err.message : String(err)}`, 'error');
-        return;
-      }
+      if (store.getMaxPhyOffset() <= this.transferOffset) return false;
+      let data = store.getCommitLogData(this.transferOffset, o.haTransferBatchSize);
       if (!data || data.length === 0) {
         this.#service.warnNoData(this);
-        return;
+        return false;
       }
       if (data.length > o.haTransferBatchSize) data = data.subarray(0, o.haTransferBatchSize);
       this.#channel.write([encodeFrameHeader(this.transferOffset, data.length), data]);
       this.transferOffset += data.length;
       this.lastWriteAt = this.#service.now();
     }
-    // More to send: continue after other connections and I/O had a turn.
-    if (this.#pumpScheduled) return;
-    this.#pumpScheduled = true;
-    setImmediate(() => {
-      this.#pumpScheduled = false;
-      this.pump();
-    });
+    return true;
   }
 
   /** Heartbeat and housekeeping, from the service tick. */
@@ -339,7 +352,12 @@ export class HAService {
   }
 
   connections(): HAConnectionInfo[] {
-    const masterMax = this.store.getMaxPhyOffset();
+    let masterMax: number;
+    try {
+      masterMax = this.store.getMaxPhyOffset();
+    } catch {
+      masterMax = 0; // store closed (shutdown in progress): report no lag rather than throw
+    }
     return [...this.#connections].map((c) => c.info(masterMax));
   }
 

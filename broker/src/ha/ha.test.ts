@@ -249,6 +249,31 @@ describe.each(kinds)('HA master/slave over %s', (kind) => {
     expect(lines.filter((l) => /injected append failure/.test(l.msg))).toHaveLength(2);
   });
 
+  it('survives a store that throws (shut down underneath) on either side', async () => {
+    const t = makeTransport();
+    const m = new MemoryCommitLog({ segmentSize: SEG });
+    m.append(randomBytes(5000));
+    const ms = await master(m, t);
+    const s = new MemoryCommitLog({ segmentSize: SEG });
+    const c = slave(s, t, addr(ms));
+    await eventually(caughtUp(m, s), why(m, s));
+    // Master store closed: its connection is dropped, reconnects are refused the same way.
+    m.closed = true;
+    await eventually(() => ms.connections().length === 0, () => 'master dropped the slave');
+    await sleep(100);
+    m.closed = false;
+    m.append(randomBytes(3000));
+    await eventually(caughtUp(m, s), why(m, s));
+    // Slave store closed while data arrives.
+    s.closed = true;
+    m.append(randomBytes(3000));
+    await sleep(100);
+    s.closed = false;
+    await eventually(caughtUp(m, s), why(m, s));
+    expect(s.read(0)).toEqual(m.read(0));
+    expect(c.status().connected).toBe(true);
+  });
+
   it('keeps a slow slave correct (appends are serialized, reading pauses)', async () => {
     const t = makeTransport();
     const m = new MemoryCommitLog({ segmentSize: SEG });
@@ -258,6 +283,10 @@ describe.each(kinds)('HA master/slave over %s', (kind) => {
     slave(s, t, addr(ms), { maxBufferedBytes: 40_000 });
     await eventually(caughtUp(m, s), why(m, s), 10_000);
     expect(s.read(s.getMinPhyOffset())).toEqual(m.read(s.getMinPhyOffset()));
+    // A read limit below one frame must not stall the stream.
+    const s2 = new MemoryCommitLog({ segmentSize: SEG, appendDelayMs: 1 });
+    slave(s2, t, addr(ms), { maxBufferedBytes: 1000 });
+    await eventually(caughtUp(m, s2), why(m, s2), 10_000);
   });
 });
 

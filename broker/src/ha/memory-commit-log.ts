@@ -18,6 +18,8 @@ export class MemoryCommitLog implements HAMasterStore, HASlaveStore {
   appendDelayMs: number;
   /** Make the next appendCommitLogData calls fail (I/O error injection). */
   failAppends = 0;
+  /** While true every method throws StoreError RMQ_STORE_CLOSED (a store shut down under the HA layer). */
+  closed = false;
   /** Every appendCommitLogData call, in order. */
   readonly appendCalls: Array<{ offset: number; length: number }> = [];
   #base = 0;
@@ -31,6 +33,7 @@ export class MemoryCommitLog implements HAMasterStore, HASlaveStore {
   }
 
   getMaxPhyOffset(): number {
+    this.#open();
     return this.#base + this.#length;
   }
 
@@ -39,6 +42,7 @@ export class MemoryCommitLog implements HAMasterStore, HASlaveStore {
   }
 
   getCommitLogData(offset: number, maxBytes: number): Buffer | undefined {
+    this.#open();
     const max = this.getMaxPhyOffset();
     if (offset < this.#base || offset >= max) return undefined;
     const segmentEnd = offset - (offset % this.segmentSize) + this.segmentSize;
@@ -71,6 +75,7 @@ export class MemoryCommitLog implements HAMasterStore, HASlaveStore {
   async appendCommitLogData(offset: number, data: Buffer): Promise<void> {
     this.appendCalls.push({ offset, length: data.length });
     if (this.appendDelayMs > 0) await new Promise((r) => setTimeout(r, this.appendDelayMs));
+    this.#open();
     if (this.failAppends > 0) {
       this.failAppends--;
       throw new StoreError('RMQ_STORE_IO', `injected append failure at ${offset}`);
@@ -87,6 +92,10 @@ export class MemoryCommitLog implements HAMasterStore, HASlaveStore {
 
   onDispatch(listener: (m: DispatchedMessage) => void): void {
     this.#listeners.push(listener);
+  }
+
+  #open(): void {
+    if (this.closed) throw new StoreError('RMQ_STORE_CLOSED', 'memory commit log is closed');
   }
 
   #write(data: Buffer): void {

@@ -46,6 +46,14 @@ function freePort(): Promise<number> {
   });
 }
 
+/**
+ * A random broker listenPort below Linux's ephemeral range (32768+): outbound sockets, live or in
+ * TIME_WAIT, hold ports in that range, and binding one of them fails with EADDRINUSE.
+ */
+function listenPort(): number {
+  return 20000 + Math.floor(Math.random() * 12000);
+}
+
 function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: 5000 }, (res) => {
@@ -88,7 +96,7 @@ describe('health endpoints of a real broker and name server', () => {
       brokerName: 'broker-h',
       brokerIP1: '127.0.0.1',
       bindAddress: '127.0.0.1',
-      listenPort: String(30000 + Math.floor(Math.random() * 20000)),
+      listenPort: String(listenPort()),
       namesrvAddr,
       storePathRootDir: join(dir, 'store'),
       mappedFileSizeCommitLog: String(8 * 1024 * 1024),
@@ -178,4 +186,64 @@ describe('health endpoints of a real broker and name server', () => {
     broker = undefined;
     await expect(httpGet(hp, '/healthz')).rejects.toThrow();
   });
+
+  it('a slave is ready once connected to its master with a small lag, and unready when the master goes', async () => {
+    namesrv = new NameServer({ listenPort: 0, bindAddress: '127.0.0.1' }, silentLogger());
+    await namesrv.start();
+    const start = async (name: string, role: string, brokerId: number): Promise<BrokerController> => {
+      const port = listenPort();
+      const { config } = loadBrokerConfig({
+        brokerName: 'broker-hr', brokerRole: role, brokerId: String(brokerId), brokerIP1: '127.0.0.1', bindAddress: '127.0.0.1',
+        listenPort: String(port), haListenPort: String(port + 1), namesrvAddr: `127.0.0.1:${namesrv!.port}`, storePathRootDir: join(dir, name),
+        mappedFileSizeCommitLog: String(8 * 1024 * 1024), haSendHeartbeatInterval: '500', slaveSyncIntervalMillis: '500', healthPort: '0',
+      });
+      const b = new BrokerController(config, silentLogger());
+      await b.start();
+      return b;
+    };
+    const master = await start('m', 'ASYNC_MASTER', 0);
+    broker = master;
+    const slave = await start('s', 'SLAVE', 1);
+    try {
+      await client.invokeOk(master.brokerAddr, createRequest(RequestCode.UPDATE_AND_CREATE_TOPIC, { topic: 'RT', readQueueNums: '1', writeQueueNums: '1', perm: '6' }));
+      for (let i = 0; i < 3; i++) await client.invokeOk(master.brokerAddr, send('RT', Buffer.from(`r${i}`)));
+      const masterMax = master.store.stats().commitLogMaxOffset;
+
+      const shp = slave.healthPort!;
+      const slaveStatus = async () => JSON.parse((await httpGet(shp, '/status')).body) as { ready: boolean; unmet: string[]; replication: { connected: boolean; replicatedOffset: number; lagBytes: number | null }; masterAddress: string; role: string; writable: boolean };
+      await waitFor(async () => {
+        const s = await slaveStatus();
+        return s.ready && s.replication.replicatedOffset === masterMax;
+      });
+      expect((await httpGet(shp, '/readyz')).status).toBe(200);
+      expect(await slaveStatus()).toMatchObject({ role: 'SLAVE', masterAddress: master.brokerAddr, writable: false, replication: { connected: true, replicatedOffset: masterMax, lagBytes: 0 } });
+      const sm = (await httpGet(shp, '/metrics')).body;
+      expect(sample(sm, 'rocketmq_broker_master_connected')).toBe(1);
+      expect(sample(sm, 'rocketmq_broker_replication_lag_bytes')).toBe(0);
+      expect(sample(sm, 'rocketmq_broker_writable')).toBe(0);
+
+      await waitFor(async () => {
+        const m = JSON.parse((await httpGet(master.healthPort!, '/status')).body) as { haConnections: Array<{ ackedOffset: number }> };
+        return m.haConnections.length === 1 && m.haConnections[0]!.ackedOffset === masterMax;
+      });
+      const mm = (await httpGet(master.healthPort!, '/metrics')).body;
+      expect(sample(mm, 'rocketmq_broker_ha_connections')).toBe(1);
+      expect(sample(mm, 'rocketmq_broker_replication_lag_bytes')).toBe(0);
+
+      await master.shutdown();
+      broker = undefined;
+      await waitFor(async () => (await httpGet(shp, '/readyz')).status === 503);
+      expect((await slaveStatus()).unmet.join(' ')).toMatch(/not connected to the master/);
+    } finally {
+      await slave.shutdown();
+    }
+  });
 });
+
+async function waitFor(cond: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

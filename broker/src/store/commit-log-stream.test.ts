@@ -10,7 +10,7 @@ import type { StreamRecord } from './commit-log-stream.js';
 const SEG = 4096;
 
 /** Deterministic PRNG (mulberry32), so a failure names a reproducible seed. */
-export function prng(seed: number): () => number {
+function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -9,10 +9,10 @@
 // written; it dispatches the returned records once the bytes are on disk. feed() is
 // all-or-nothing: when it throws, the parser is exactly as before the call.
 //
-// A record that spans chunks is collected in a buffer that only grows as its bytes arrive (a
-// corrupt size field cannot make it allocate a segment's worth up front). Two such buffers
-// alternate, so a chunk that completes one partial record and starts the next never overwrites
-// bytes the parser still needs if the chunk is refused later on.
+// A record that spans chunks is collected in one reused buffer that only grows as its bytes
+// arrive (a corrupt size field cannot make it allocate a segment's worth up front). Refusing a
+// chunk never has to restore that buffer: a new unit's bytes are collected only at the end of a
+// chunk, after every check on the chunk has passed.
 import { StoreError } from '../common/errors.js';
 import { MAGIC_BLANK, MAGIC_V1, MAGIC_V2, SysFlag } from '../protocol/message.js';
 import { END_FILE_MIN_BLANK_LENGTH, MIN_RECORD_SIZE } from './commit-log.js';
@@ -46,7 +46,6 @@ export class CommitLogStreamParser {
   #blank = false;
   /** Holds the bytes received of the current unit when they span chunks (only [0, #got) matter). */
   #collect = Buffer.allocUnsafe(INITIAL_COLLECT_BYTES);
-  #spare = Buffer.allocUnsafe(INITIAL_COLLECT_BYTES);
 
   /** `offset` must be a unit boundary: a record start, a BLANK or a segment start. */
   constructor(segmentSize: number, offset: number) {
@@ -89,9 +88,6 @@ export class CommitLogStreamParser {
     let size = this.#size;
     let blank = this.#blank;
     let collect = this.#collect;
-    let spare = this.#spare;
-    // While true, collect[0, got) are committed bytes a refused chunk must leave intact.
-    let collectCommitted = got > 0;
     const out: StreamRecord[] = [];
     const len = data.length;
     let i = 0;
@@ -100,13 +96,7 @@ export class CommitLogStreamParser {
         let header = data;
         let at = i;
         if (got > 0 || len - i < UNIT_HEADER_BYTES) {
-          // The header spans chunks: collect it.
-          if (got === 0 && collectCommitted) {
-            const t = collect;
-            collect = spare;
-            spare = t;
-            collectCommitted = false;
-          }
+          // The header spans chunks: collect it (a new unit's header only at the chunk end).
           const n = Math.min(UNIT_HEADER_BYTES - got, len - i);
           data.copy(collect, got, i, i + n);
           got += n;
@@ -127,12 +117,6 @@ export class CommitLogStreamParser {
         out.push(decodeStreamRecord(data, i, size, unitStart));
         got = size;
       } else {
-        if (got === 0 && collectCommitted) {
-          const t = collect;
-          collect = spare;
-          spare = t;
-          collectCommitted = false;
-        }
         if (collect.length < got + take) {
           // Grow with the bytes that actually arrived, at most to the record size.
           const grown = Buffer.allocUnsafe(Math.min(size, Math.max(collect.length * 2, got + take)));
@@ -156,7 +140,6 @@ export class CommitLogStreamParser {
     this.#size = size;
     this.#blank = blank;
     this.#collect = collect;
-    this.#spare = spare;
     return out;
   }
 

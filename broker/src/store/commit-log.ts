@@ -116,6 +116,8 @@ export class CommitLog {
   #flushInFlight: Promise<Error | undefined> | undefined;
   #flushCount = 0;
   #closed = false;
+  /** Lowest offset the log was cut back to (truncateTail) during the running fsync round. */
+  #cutFloor = Infinity;
 
   constructor(options: CommitLogOptions) {
     this.#dir = options.dir;
@@ -499,6 +501,7 @@ export class CommitLog {
   async #doFlush(): Promise<Error | undefined> {
     const target = this.#writtenOffset;
     const from = this.#flushedOffset;
+    this.#cutFloor = Infinity;
     let error: Error | undefined;
     if (target > from) {
       const first = Math.max(0, this.#segmentIndex(from));
@@ -507,13 +510,15 @@ export class CommitLog {
         // Taken before the first await: retention may drop head segments (shifting indices) meanwhile.
         for (const seg of this.#segments.slice(first, last + 1)) await this.#io.fsync(seg.fd);
         this.#flushCount++;
-        if (target > this.#flushedOffset) this.#flushedOffset = target;
+        // A cut meanwhile took bytes back: what is written past it now was not covered.
+        const covered = Math.min(target, this.#cutFloor);
+        if (covered > this.#flushedOffset) this.#flushedOffset = covered;
       } catch (err) {
         error = err instanceof Error ? err : new Error(String(err));
         this.#logger.error({ err: error, from, target }, 'commit log fsync failed');
       }
     }
-    this.#ackWaiters(target, error);
+    this.#ackWaiters(Math.min(target, this.#cutFloor), error);
     return error;
   }
 
@@ -575,7 +580,8 @@ export class CommitLog {
     const target = this.#writtenOffset;
     for (;;) {
       if (this.#flushInFlight) await this.#flushInFlight;
-      if (this.#flushedOffset >= target) return;
+      // A cut (truncateTail) may have lowered the end meanwhile.
+      if (this.#flushedOffset >= Math.min(target, this.#writtenOffset)) return;
       const err = await this.#flushRound();
       if (err) throw new StoreError('RMQ_STORE_IO', `commit log fsync failed: ${err.message}`, { cause: err });
     }
@@ -685,14 +691,12 @@ export class CommitLog {
   // -------------------------------------------------------------------------------------------
   // Replication (DefaultMessageStore's ReplicableStore methods)
 
-  /** No write queued or in flight. */
+  /**
+   * Every reserved byte is written (the write loop may still be winding down: its callbacks
+   * have run, so whoever awaited an append sees this as true at once).
+   */
   get idle(): boolean {
-    return !this.#writing && this.#pending.length === 0;
-  }
-
-  /** No fsync round in flight. */
-  get flushIdle(): boolean {
-    return this.#flushInFlight === undefined;
+    return this.#pending.length === 0 && this.#writtenOffset === this.#appendOffset;
   }
 
   /** Resolves once no fsync round is in flight (a cut must not race one, see truncateTail). */
@@ -779,14 +783,23 @@ export class CommitLog {
   }
 
   /**
+   * Whether truncateTail(end) may run now: no write queued or in flight, and no fsync in flight
+   * unless the cut stays inside the last segment (a running round holds the segments' fds).
+   */
+  canTruncateTailNow(end: number): boolean {
+    if (!this.idle) return false;
+    return this.#flushInFlight === undefined || this.#segments.length === 0 || this.#segmentIndex(end) >= this.#segments.length - 1;
+  }
+
+  /**
    * Cuts the log at `end` while running (a demoted master's divergent tail, or a partial
    * replicated record on promotion): deletes later segments and shortens the one holding
-   * `end`, durably. No write or fsync may be in flight: a running fsync would count the cut
-   * bytes as flushed when it completes. Group-commit waiters beyond `end` fail. Returns the
-   * bytes removed from the files.
+   * `end`, durably. See canTruncateTailNow; a running fsync round is told about the cut, so it
+   * does not count the bytes written past `end` afterwards. Group-commit waiters beyond `end`
+   * fail. Returns the bytes removed from the files.
    */
   truncateTail(end: number): number {
-    if (!this.idle || this.#flushInFlight) throw new StoreError('RMQ_STORE_IO', 'commit log cut while a write or fsync is in flight');
+    if (!this.canTruncateTailNow(end)) throw new StoreError('RMQ_STORE_IO', 'commit log cut while a write, or an fsync of a segment it deletes, is in flight');
     if (end < this.#base || end > this.#writtenOffset) {
       throw new StoreError('RMQ_STORE_IO', `cannot cut the commit log [${this.#base}, ${this.#writtenOffset}) at ${end}`);
     }
@@ -796,9 +809,10 @@ export class CommitLog {
     this.#appendOffset = end;
     this.#writtenOffset = end;
     if (this.#flushedOffset > end) this.#flushedOffset = end;
+    if (end < this.#cutFloor) this.#cutFloor = end;
     const waiters = this.#waiters;
     while (waiters.length > this.#waiterHead && waiters[waiters.length - 1]!.end > end) {
-      waiters.pop()!.done(new StoreError('RMQ_STORE_IO', `commit log cut at ${end}`), false);
+      waiters.pop()!.done(new StoreError('RMQ_STORE_IO', `the commit log was cut back to ${end} before these bytes were flushed`), false);
     }
     this.#compactWaiters();
     return dropped;

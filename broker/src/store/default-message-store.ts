@@ -659,9 +659,7 @@ export class DefaultMessageStore implements MessageStore, ReplicableStore {
    */
   setWritable(writable: boolean): void {
     this.#writable = writable;
-    if (writable && this.#state === 'running' && this.#replicaPending()) {
-      this.#cutTail(this.#replica!.boundary, 'a partial replicated record (promotion)');
-    }
+    if (writable && this.#state === 'running' && this.#replicaPending()) this.#cutReplicaTail('a partial replicated record (promotion)');
   }
 
   /**
@@ -769,7 +767,7 @@ export class DefaultMessageStore implements MessageStore, ReplicableStore {
     // SYNC_FLUSH: like a waiting put, the chunk counts once an fsync covers it (group commit).
     this.#commitLog.waitForFlush(chunkEnd, (flushErr, timedOut) => {
       if (flushErr) {
-        reject(new StoreError('RMQ_STORE_IO', `commit log fsync failed: ${describeIoError(flushErr)}`, { cause: flushErr }));
+        reject(new StoreError('RMQ_STORE_IO', `replicated data up to ${chunkEnd} not flushed: ${describeIoError(flushErr)}`, { cause: flushErr }));
         return;
       }
       if (timedOut) {
@@ -841,7 +839,7 @@ export class DefaultMessageStore implements MessageStore, ReplicableStore {
       parser.feed(boundary, bytes);
     } catch (err) {
       this.#logger.error({ err, boundary, written }, 'cannot resume the replication stream after a failed write; cutting the partial record');
-      this.#cutTail(boundary, 'a partial replicated record (failed write)');
+      this.#cutReplicaTail('a partial replicated record (failed write)');
     }
   }
 
@@ -872,20 +870,21 @@ export class DefaultMessageStore implements MessageStore, ReplicableStore {
   }
 
   /**
-   * Cuts the log back to `at`, a record boundary past every dispatched record. At once when
-   * nothing is being written or fsynced; else puts and appends wait for it.
+   * Cuts the log back to the replication stream's last unit boundary (past every dispatched
+   * record). At once when nothing is being written; else puts and appends wait for it.
    */
-  #cutTail(at: number, what: string): void {
+  #cutReplicaTail(what: string): void {
     const log = this.#commitLog;
-    if (log.idle && log.flushIdle) {
-      this.#cutTailNow(at, what);
+    const boundary = (): number => this.#replica?.boundary ?? log.writtenOffset;
+    if (log.canTruncateTailNow(boundary())) {
+      this.#cutTailNow(boundary(), what);
       return;
     }
     this.#exclusive(async () => {
       await log.whenIdle();
-      await log.whenFlushIdle();
-      this.#cutTailNow(at, what);
-    }).catch((err: unknown) => this.#logger.error({ err, at }, `could not drop ${what}`));
+      if (!log.canTruncateTailNow(boundary())) await log.whenFlushIdle();
+      this.#cutTailNow(boundary(), what);
+    }).catch((err: unknown) => this.#logger.error({ err }, `could not drop ${what}`));
   }
 
   #cutTailNow(at: number, what: string): void {
@@ -912,8 +911,9 @@ export class DefaultMessageStore implements MessageStore, ReplicableStore {
     if (this.#gate) await this.#gate;
     await this.#commitLog.whenIdle();
     if (!this.#replicaPending()) return;
-    await this.#commitLog.whenFlushIdle();
-    this.#cutTailNow(this.#replica!.boundary, 'a partial replicated record (shutdown)');
+    const at = this.#replica!.boundary;
+    if (!this.#commitLog.canTruncateTailNow(at)) await this.#commitLog.whenFlushIdle();
+    this.#cutTailNow(at, 'a partial replicated record (shutdown)');
   }
 
   /** Runs `task` while puts and replicated appends wait; such tasks run one at a time. */
