@@ -29,7 +29,7 @@ async function portFree(port: number): Promise<boolean> {
 /** A port p such that p-2 .. p+1 are all free (broker, fast channel, HA). */
 export async function freePortBlock(): Promise<number> {
   for (let i = 0; i < 200; i++) {
-    const p = 20_000 + Math.floor(Math.random() * 30_000);
+    const p = 20_000 + Math.floor(Math.random() * 12_000); // below the ephemeral range (32768+)
     const all = await Promise.all([p - 2, p - 1, p, p + 1].map(portFree));
     if (all.every(Boolean)) return p;
   }

@@ -24,7 +24,7 @@ async function startBroker(extra: Record<string, string> = {}): Promise<void> {
     brokerName: 'broker-t',
     brokerIP1: '127.0.0.1',
     bindAddress: '127.0.0.1',
-    listenPort: String(30000 + Math.floor(Math.random() * 20000)),
+    listenPort: String(20000 + Math.floor(Math.random() * 12000)),
     namesrvAddr: namesrvs.map((n) => `127.0.0.1:${n.port}`).join(';'),
     storePathRootDir: join(dir, 'store'),
     mappedFileSizeCommitLog: String(8 * 1024 * 1024),

@@ -22,7 +22,7 @@ const brokers: BrokerController[] = [];
 const log = () => (process.env.DEBUG_BROKER ? createLogger('t', 'debug') : silentLogger());
 
 async function startBroker(name: string, role: string, brokerId: number, extra: Record<string, string> = {}): Promise<BrokerController> {
-  const port = 30000 + Math.floor(Math.random() * 20000);
+  const port = 20000 + Math.floor(Math.random() * 12000);
   const raw = new Map(Object.entries({
     brokerName: 'broker-r',
     brokerRole: role,

@@ -18,6 +18,9 @@
 // waiter; an fsync covering the written offset starts as soon as none is in flight, and its
 // completion acknowledges every waiter up to the offset it covered. Waiters that outlive the
 // sync-flush timeout are acknowledged as timed out.
+//
+// Replication. A slave's raw bytes (appendRaw) take the same write and flush paths; readRaw
+// serves a master's bytes; truncateTail cuts the log back while running (promotion, demotion).
 import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readSync, readdirSync, unlinkSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { StoreError } from '../common/errors.js';

@@ -653,9 +653,10 @@ export class DefaultMessageStore implements MessageStore, ReplicableStore {
   }
 
   /**
-   * May be called before start(). Promotion (true) cuts a partial replicated record at once
-   * when nothing is being written or fsynced (the usual case once the HA client has stopped,
-   * so getMaxPhyOffset() is final on return); otherwise puts wait until the cut is done.
+   * May be called before start(). Promotion (true) cuts a partial replicated record: at once
+   * when no append is still being written (the usual case once the HA client has stopped and
+   * its last append settled), so getMaxPhyOffset() is final on return; otherwise puts wait
+   * until the cut is done.
    */
   setWritable(writable: boolean): void {
     this.#writable = writable;
@@ -968,6 +969,7 @@ export class DefaultMessageStore implements MessageStore, ReplicableStore {
         continue;
       }
       // Nothing left: the queue goes, as if it had never had a message.
+      this.#dirty.delete(st.cq);
       st.cq.destroy();
       const byQueue = this.#queues.get(st.cq.topic)!;
       byQueue.delete(st.cq.queueId);
