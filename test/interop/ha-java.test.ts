@@ -127,6 +127,34 @@ function fileStore(name: string): DefaultMessageStore {
   return new DefaultMessageStore({ storePathRootDir: join(tempDir(name), 'store'), mappedFileSizeCommitLog: SEGMENT });
 }
 
+/**
+ * Keeps our master registered at a (Java) NameServer as brokerId 0 of broker-a with its HA address,
+ * which is how a Java 5.x slave learns where to connect. The remoting address is a placeholder (the
+ * slave's metadata sync to it fails, harmlessly).
+ */
+function registerAsMaster(haPort: number, namesrvPort: number): { stop(): Promise<void> } {
+  const client = new RemotingClient(silentLogger());
+  let running = true;
+  const body = Buffer.from(JSON.stringify({ topicConfigSerializeWrapper: { topicConfigTable: {}, dataVersion: { counter: 1, stateVersion: 0, timestamp: Date.now() } }, filterServerList: [] }));
+  const ext = {
+    brokerAddr: '127.0.0.1:9', brokerId: '0', brokerName: 'broker-a', clusterName: 'DefaultCluster', haServerAddr: `127.0.0.1:${haPort}`,
+    compressed: 'false', enableActingMaster: 'false', bodyCrc32: String(crc32(body) & 0x7fffffff), // UtilAll.crc32 masks the sign bit
+  };
+  const loop = (async () => {
+    while (running) {
+      await client.invokeOk(`127.0.0.1:${namesrvPort}`, createRequest(103, ext, body), 2000).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      await client.close();
+    },
+  };
+}
+
 afterAll(async () => {
   for (const b of started.splice(0)) await stopJava(b);
 });
@@ -233,22 +261,8 @@ describe.skipIf(skip !== undefined)(`classic HA against Apache RocketMQ 5.5.0${s
 
     const ha = new HAService(master, { haListenPort: 0, bindAddress: '127.0.0.1', mappedFileSizeCommitLog: SEGMENT, logger: silentLogger() });
     const port = await ha.start();
-    // Our master as the Java NameServer must see it: brokerId 0 of broker-a, with its HA address. The
-    // remoting address is a placeholder (the slave's metadata sync to it fails, harmlessly).
     const namesrvPort = await freePortBlock();
-    const registrar = new RemotingClient(silentLogger());
-    let registering = true;
-    const registerLoop = (async () => {
-      const body = Buffer.from(JSON.stringify({ topicConfigSerializeWrapper: { topicConfigTable: {}, dataVersion: { counter: 1, stateVersion: 0, timestamp: Date.now() } }, filterServerList: [] }));
-      const ext = {
-        brokerAddr: '127.0.0.1:9', brokerId: '0', brokerName: 'broker-a', clusterName: 'DefaultCluster', haServerAddr: `127.0.0.1:${port}`,
-        compressed: 'false', enableActingMaster: 'false', bodyCrc32: String(crc32(body) & 0x7fffffff), // UtilAll.crc32 masks the sign bit
-      };
-      while (registering) {
-        await registrar.invokeOk(`127.0.0.1:${namesrvPort}`, createRequest(103, ext, body), 2000).catch(() => undefined);
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    })();
+    const registration = registerAsMaster(port, namesrvPort);
     try {
       const java = await startJava('ha-java-slave', ['brokerRole=SLAVE', 'brokerId=1', 'registerNameServerPeriod=10000'], namesrvPort);
       try {
@@ -272,11 +286,50 @@ describe.skipIf(skip !== undefined)(`classic HA against Apache RocketMQ 5.5.0${s
       }
       await eventually(() => ha.connections().length === 0, 30_000, () => 'Java slave gone');
     } finally {
-      registering = false;
-      await registerLoop;
-      await registrar.close();
+      await registration.stop();
       await ha.stop();
       if (master instanceof DefaultMessageStore) await master.shutdown();
+    }
+  });
+  it('a Java SLAVE joining late starts at our last segment and follows across a segment end (BLANK)', async () => {
+    const small = 1024 * 1024;
+    const store = new DefaultMessageStore({ storePathRootDir: join(tempDir('ha-java-small-master'), 'store'), mappedFileSizeCommitLog: small });
+    await store.start();
+    const storeHost = encodeHost('127.0.0.1:10911');
+    const bornHost = encodeHost('127.0.0.1:40000');
+    const put = async (i: number): Promise<void> => {
+      const r = await store.putMessage({
+        topic: 'T_ha_small', queueId: 0, flag: 0, sysFlag: 0, bornTimestamp: Date.now(), bornHost, storeHost, reconsumeTimes: 0,
+        preparedTransactionOffset: 0, body: randomBytes(4000), properties: encodeProperties({ UNIQ_KEY: `S${i}` }), tagsCode: 0, waitStoreMsgOK: true,
+      });
+      expect(r.status).toBe('PUT_OK');
+    };
+    let i = 0;
+    while (store.getMaxPhyOffset() < 2 * small + 100_000) await put(i++);
+    const lastSegment = 2 * small;
+    const ha = new HAService(store, { haListenPort: 0, bindAddress: '127.0.0.1', mappedFileSizeCommitLog: small, logger: silentLogger() });
+    const port = await ha.start();
+    const namesrvPort = await freePortBlock();
+    const registration = registerAsMaster(port, namesrvPort);
+    try {
+      const java = await startJava('ha-java-slave-small', ['brokerRole=SLAVE', 'brokerId=1', 'registerNameServerPeriod=10000', `mappedFileSizeCommitLog=${small}`], namesrvPort);
+      try {
+        await eventually(() => ha.connections()[0]?.ackedOffset === store.getMaxPhyOffset(), 60_000, () => `connections ${JSON.stringify(ha.connections())}, master at ${store.getMaxPhyOffset()}`);
+        expect(ha.connections()[0]!.transferOffset).toBe(store.getMaxPhyOffset());
+        expect(existsSync(join(java.dir, 'store/commitlog', String(0).padStart(20, '0')))).toBe(false);
+        // Into the next segment: our store ends segment 2 with a BLANK, Java's slave follows.
+        while (store.getMaxPhyOffset() < 3 * small + 50_000) await put(i++);
+        await eventually(() => ha.connections()[0]?.ackedOffset === store.getMaxPhyOffset(), 30_000, () => JSON.stringify(ha.connections()));
+        expect(javaCommitLog(java, lastSegment, small).equals(readStore(store, lastSegment, 3 * small))).toBe(true);
+        const tail = store.getMaxPhyOffset() - 3 * small;
+        expect(javaCommitLog(java, 3 * small, tail).equals(readStore(store, 3 * small, store.getMaxPhyOffset()))).toBe(true);
+      } finally {
+        await stopJava(java);
+      }
+    } finally {
+      await registration.stop();
+      await ha.stop();
+      await store.shutdown();
     }
   });
 });

@@ -107,7 +107,8 @@ export class NamesrvRegistrar {
       haServerAddr: id.haServerAddr,
       compressed: 'false',
       enableActingMaster: 'false',
-      bodyCrc32: String(crc32(body) | 0),
+      // UtilAll.crc32: java.util.zip.CRC32 masked to a positive int, which Java NameServers compare.
+      bodyCrc32: String(crc32(body) & 0x7fffffff),
     };
     await Promise.all(
       this.#namesrvs.map(async (addr) => {

@@ -154,8 +154,7 @@ export class ReplicationManager {
       await this.#becomeSlave();
     } else {
       // Starting as master after having been a slave (or never recorded) is a promotion.
-      if (!this.#epoch.asMaster) this.#newEpoch();
-      await this.#becomeMaster();
+      await this.#becomeMaster(!this.#epoch.asMaster);
     }
   }
 
@@ -260,15 +259,17 @@ export class ReplicationManager {
     this.#attachedTo = undefined;
     this.#role = role;
     this.#brokerId = 0;
-    this.#newEpoch();
-    await this.#becomeMaster();
+    await this.#becomeMaster(true);
     const message = `promoted from SLAVE to ${role} (brokerId 0) at commit-log offset ${this.#o.store.getMaxPhyOffset()}`;
     log.warn({ role, offset: this.#o.store.getMaxPhyOffset() }, message);
     return { role, brokerId: 0, message };
   }
 
-  async #becomeMaster(): Promise<void> {
+  async #becomeMaster(startEpoch: boolean): Promise<void> {
+    // Writable first: that cuts a partially replicated record, so the epoch starts on a record
+    // boundary that a demoted master can truncate to.
     this.#o.store.setWritable(true);
+    if (startEpoch) this.#newEpoch();
     this.#master = this.#o.factories.master();
     await this.#master.start();
   }

@@ -148,6 +148,17 @@ describe('NameServer over TCP', () => {
     expect(ns.routes.getRoute('T')).toBeUndefined();
   });
 
+  it('checks the body CRC as Java brokers compute it (masked to 31 bits)', async () => {
+    const { crc32 } = await import('node:zlib');
+    // A body whose CRC has the high bit set: the masked value must be accepted.
+    let n = 0;
+    let body = Buffer.from('{}');
+    while ((crc32(body) & 0x80000000) === 0) body = Buffer.from(`{"filterServerList":[],"n":${n++}}`);
+    const masked = String(crc32(body) & 0x7fffffff);
+    const ok = await client.invoke(addr, createRequest(RequestCode.REGISTER_BROKER, { brokerName: 'a', brokerAddr: 'x:1', clusterName: 'C', brokerId: '0', bodyCrc32: masked }, body));
+    expect(ok.code).toBe(ResponseCode.SUCCESS);
+  });
+
   it('rejects a registration whose body CRC does not match', async () => {
     const r = await client.invoke(addr, createRequest(RequestCode.REGISTER_BROKER, { brokerName: 'a', brokerAddr: 'x:1', clusterName: 'C', brokerId: '0', bodyCrc32: '12345' }, Buffer.from('{}')));
     expect(r.code).toBe(ResponseCode.SYSTEM_ERROR);

@@ -266,7 +266,8 @@ export class NameServer {
   #registerBroker(req: RemotingCommand, conn: RemotingConnection): RemotingCommand {
     const bodyCrc = Number(optionalHeader(req, 'bodyCrc32') ?? '0');
     const body = req.body ?? Buffer.alloc(0);
-    if (bodyCrc !== 0 && (crc32(body) | 0) !== (bodyCrc | 0)) {
+    // Brokers send UtilAll.crc32 (CRC32 masked to 31 bits); 0 means "not computed".
+    if (bodyCrc !== 0 && (crc32(body) & 0x7fffffff) !== bodyCrc) {
       throw new RequestError(ResponseCode.SYSTEM_ERROR, 'crc32 not match');
     }
     let dataVersion: unknown;
