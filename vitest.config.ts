@@ -8,6 +8,8 @@ export default defineConfig({
           name: 'unit',
           include: ['broker/**/*.test.ts', 'operator/**/*.test.ts'],
           testTimeout: 20_000,
+          // Removing stores of many segment files in afterAll can take seconds on a busy machine.
+          hookTimeout: 60_000,
         },
       },
       {

@@ -130,9 +130,10 @@ export class AdminProcessor {
     return createResponse(req, ResponseCode.SUCCESS, remark);
   }
 
-  /** Schedule progress for slaves (GET_ALL_DELAY_OFFSET); no delay levels are in use yet. */
+  /** Schedule progress per delay level, delayOffset.json as is (GET_ALL_DELAY_OFFSET, slaves sync it). */
   allDelayOffsets(req: RemotingCommand): RemotingCommand {
-    return createResponse(req, ResponseCode.SUCCESS, undefined, {}, Buffer.from(`{"dataVersion":${JSON.stringify(this.#ctx.topics.dataVersion)},"offsetTable":{}}`, 'utf8'));
+    const table = this.#ctx.delayOffsetTable?.() ?? `{"offsetTable":{},"dataVersion":${JSON.stringify(this.#ctx.topics.dataVersion)}}`;
+    return createResponse(req, ResponseCode.SUCCESS, undefined, {}, Buffer.from(table, 'utf8'));
   }
 
   /** Pop/pull request modes per group (5.x slaves sync them); all groups use pull mode. */

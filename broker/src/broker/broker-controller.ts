@@ -25,6 +25,10 @@ import { PullMessageProcessor } from './pull-processor.js';
 import { ReplicationManager } from './replication-manager.js';
 import { SlaveSynchronizer } from './slave-sync.js';
 import { PullRequestHoldService } from './pull-hold-service.js';
+import { ScheduleMessageService, delayLevelsOf, scheduleTagsCodeOf } from './schedule-message-service.js';
+import { SendBackProcessor } from './send-back-processor.js';
+import { LockBatchProcessor, RebalanceLockManager } from './rebalance-lock-manager.js';
+import { ReplyMessageProcessor } from './reply-processor.js';
 import { SendMessageProcessor } from './send-processor.js';
 import { initUniqIdPrefix } from './uniq-id.js';
 
@@ -56,6 +60,10 @@ export class BrokerController {
   readonly pullHold = new PullRequestHoldService();
   readonly registrar: NamesrvRegistrar;
   readonly replication: ReplicationManager;
+  /** Delayed messages: delivers SCHEDULE_TOPIC_XXXX entries when due (master only). */
+  readonly schedule: ScheduleMessageService;
+  /** Orderly consumption: queue locks per consumer group (LOCK_BATCH_MQ / UNLOCK_BATCH_MQ). */
+  readonly locks: RebalanceLockManager;
   /** /healthz /readyz /status /metrics, and the send/pull metrics. */
   readonly observability: BrokerObservability;
   readonly #server: RemotingServer;
@@ -96,12 +104,22 @@ export class BrokerController {
         diskSpaceCleanForciblyRatio: config.diskSpaceCleanForciblyRatio,
         diskSpaceWarningLevelRatio: config.diskSpaceWarningLevelRatio,
         cleanResourceInterval: config.cleanResourceInterval,
+        tagsCodeOf: scheduleTagsCodeOf(delayLevelsOf(config.messageDelayLevel)),
         logger: log,
       });
     this.topics = new TopicConfigManager(configDir, log);
     this.groups = new SubscriptionGroupManager(configDir, config.autoCreateSubscriptionGroup, log);
     this.offsets = new ConsumerOffsetManager(configDir);
     this.clients = new ClientManager(log);
+    this.locks = new RebalanceLockManager({ lockMaxLiveTimeMs: () => this.config.rebalanceLockMaxLiveTimeMs, log });
+    this.schedule = new ScheduleMessageService({
+      store: this.store,
+      configDir,
+      levelsMs: delayLevelsOf(config.messageDelayLevel),
+      flushIntervalMs: config.flushDelayOffsetInterval,
+      isMultiTagTopic: (topic) => this.topics.get(topic)?.topicFilterType === 'MULTI_TAG',
+      log,
+    });
     this.#server = new RemotingServer(log, {
       limits: { maxBodyBytes: config.maxMessageSize },
       idleTimeoutMs: config.serverChannelMaxIdleTimeSeconds * 1000,
@@ -117,7 +135,7 @@ export class BrokerController {
       slaveSyncIntervalMs: config.slaveSyncIntervalMillis,
       store,
       client: this.#outbound,
-      slaveSync: new SlaveSynchronizer(this.#outbound, { topics: this.topics, groups: this.groups, offsets: this.offsets }, log),
+      slaveSync: new SlaveSynchronizer(this.#outbound, { topics: this.topics, groups: this.groups, offsets: this.offsets, delayOffsets: this.schedule }, log),
       namesrvs: () => this.config.namesrvAddrList,
       configDir,
       log,
@@ -200,6 +218,7 @@ export class BrokerController {
       offsets: this.offsets,
       clients: this.clients,
       pullHold: this.pullHold,
+      locks: this.locks,
       brokerAddr,
       storeHost: encodeHost(brokerAddr),
       stats,
@@ -214,6 +233,7 @@ export class BrokerController {
       replicationFacts: () => this.#replicationFacts(),
       metrics: this.observability.metrics,
       status: () => this.observability.status(),
+      delayOffsetTable: () => this.schedule.encode(),
     };
     initUniqIdPrefix(config.brokerIP1);
     this.#registerProcessors();
@@ -248,8 +268,11 @@ export class BrokerController {
     });
     this.groups.load();
     this.offsets.load();
+    this.schedule.load();
     this.store.onDispatch((m) => this.pullHold.onDispatch(m));
+    this.store.onDispatch((m) => this.schedule.onDispatch(m));
     await this.replication.start();
+    this.#syncScheduleWithRole();
     this.#port = await this.#server.listen(c.listenPort, c.bindAddress);
     // Clients before 4.7 default to the "VIP channel" on listenPort - 2; serve it too.
     if (c.listenPort > 2) {
@@ -296,6 +319,7 @@ export class BrokerController {
       if (leaving && this.config.namesrvAddrList.length > 0) await this.registrar.unregisterAll(false);
       const change = await this.replication.changeRole(next.brokerRole, next.brokerId, update.get('haMasterAddress'));
       notes.push(change.message);
+      this.#syncScheduleWithRole();
     }
     this.config = next;
     this.#rawConfig = merged;
@@ -311,6 +335,12 @@ export class BrokerController {
     this.log.info({ changed, role: this.replication.role, brokerId: this.replication.brokerId }, 'broker config updated at runtime');
     if (this.config.namesrvAddrList.length > 0) await this.registrar.registerAll();
     return notes.length > 0 ? notes.join('; ') : `updated: ${changed.join(', ') || 'nothing changed'}`;
+  }
+
+  /** Only a master delivers delayed messages; a promoted slave resumes at the synced offsets. */
+  #syncScheduleWithRole(): void {
+    if (this.replication.role === 'SLAVE') this.schedule.stop();
+    else this.schedule.start();
   }
 
   #replicationFacts(): Record<string, string> {
@@ -376,6 +406,7 @@ export class BrokerController {
 
   async #shutdown(): Promise<void> {
     for (const t of this.#timers) clearInterval(t);
+    this.schedule.stop();
     if (this.#started && this.config.namesrvAddrList.length > 0) await this.registrar.unregisterAll();
     // New sends are refused from here on (clients retry on another broker); parked pulls answer
     // now; sends already accepted finish (including SYNC_MASTER waits) within a bound.
@@ -388,6 +419,7 @@ export class BrokerController {
     await this.replication.shutdown();
     await this.#outbound.close();
     if (this.#started) this.offsets.persist(true);
+    if (this.#started) this.schedule.shutdown();
     await this.store.shutdown();
     await this.observability.stop();
   }
@@ -410,8 +442,15 @@ export class BrokerController {
     const pull = new PullMessageProcessor(this.#ctx);
     const client = new ClientProcessor(this.#ctx);
     const admin = new AdminProcessor(this.#ctx);
+    const sendBack = new SendBackProcessor(this.#ctx);
     const R = RequestCode;
     for (const code of [R.SEND_MESSAGE, R.SEND_MESSAGE_V2, R.SEND_BATCH_MESSAGE]) s.register(code, (req, conn) => send.process(req, conn));
+    s.register(R.CONSUMER_SEND_MSG_BACK, (req) => sendBack.process(req));
+    const reply = new ReplyMessageProcessor(this.#ctx);
+    for (const code of [R.SEND_REPLY_MESSAGE, R.SEND_REPLY_MESSAGE_V2]) s.register(code, (req, conn) => reply.process(req, conn));
+    const lockBatch = new LockBatchProcessor(this.locks);
+    s.register(R.LOCK_BATCH_MQ, (req) => lockBatch.lock(req));
+    s.register(R.UNLOCK_BATCH_MQ, (req) => lockBatch.unlock(req));
     for (const code of [R.PULL_MESSAGE, R.LITE_PULL_MESSAGE]) s.register(code, (req, conn) => pull.process(req, conn));
     s.register(R.HEART_BEAT, (req, conn) => client.heartbeat(req, conn));
     s.register(R.UNREGISTER_CLIENT, (req, conn) => client.unregisterClient(req, conn));

@@ -133,9 +133,9 @@ describe('broker', () => {
     expect(badTopic.code).toBe(ResponseCode.INVALID_PARAMETER);
     const sys = await client.invoke(addr, sendRequest('SCHEDULE_TOPIC_XXXX', Buffer.from('x'), {}));
     expect(sys.code).toBe(ResponseCode.NO_PERMISSION);
-    const delayed = await client.invoke(addr, sendRequest('T', Buffer.from('x'), { DELAY: '3' }));
-    expect(delayed.code).toBe(ResponseCode.NO_PERMISSION);
-    expect(delayed.remark).toMatch(/delayed messages/);
+    const timer = await client.invoke(addr, sendRequest('T', Buffer.from('x'), { TIMER_DELAY_SEC: '3' }));
+    expect(timer.code).toBe(ResponseCode.NO_PERMISSION);
+    expect(timer.remark).toMatch(/timer messages/);
     const badQueue = await client.invoke(addr, sendRequest('T', Buffer.from('x'), {}, { queueId: 99 }));
     expect(badQueue.code).toBe(ResponseCode.INVALID_PARAMETER);
     const unknown = await client.invoke(addr, createRequest(9999));

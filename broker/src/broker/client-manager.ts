@@ -105,6 +105,20 @@ export class ClientManager {
     return true;
   }
 
+  /**
+   * The connection of the producer with this clientId (ProducerManager.findChannel, used to push
+   * replies to a requester): the most recently heartbeated open one.
+   */
+  findProducerChannel(clientId: string): ClientChannel | undefined {
+    let best: ClientChannel | undefined;
+    for (const m of this.producers.values()) {
+      for (const c of m.values()) {
+        if (c.clientId === clientId && !c.conn.closed && (!best || c.lastUpdateTimestamp > best.lastUpdateTimestamp)) best = c;
+      }
+    }
+    return best;
+  }
+
   consumerIds(group: string): string[] {
     const g = this.consumers.get(group);
     return g ? [...g.channels.values()].map((c) => c.clientId) : [];

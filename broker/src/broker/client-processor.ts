@@ -1,8 +1,9 @@
 // Client management and consumer bookkeeping: HEART_BEAT, UNREGISTER_CLIENT,
 // CHECK_CLIENT_CONFIG, GET_CONSUMER_LIST_BY_GROUP and the consumer offset requests.
 import { totalmem } from 'node:os';
-import { RequestError } from '../common/errors.js';
+import { FilterExpressionError } from '../common/errors.js';
 import { jsonBody, parseJsonBody } from '../common/json.js';
+import { compileFilter, isTagType, type Sql92Filter } from '../filter/sql92.js';
 import { Perm, ResponseCode } from '../protocol/codes.js';
 import { header, intHeader, optionalHeader } from '../protocol/headers.js';
 import { createResponse, type RemotingCommand } from '../protocol/remoting.js';
@@ -40,6 +41,8 @@ const IN_MEMORY_BYTES = Math.floor(totalmem() * 0.4);
 
 export class ClientProcessor {
   readonly #ctx: BrokerContext;
+  /** Filter warnings already logged (bounded), so heartbeats do not repeat them. */
+  readonly #warned = new Set<string>();
 
   constructor(ctx: BrokerContext) {
     this.#ctx = ctx;
@@ -59,6 +62,7 @@ export class ClientProcessor {
         if (created) ctx.registerNow();
       }
       const subs = (c.subscriptionDataSet ?? []).map(toSubscription);
+      this.#compileFilters(group, subs);
       const changed = ctx.clients.registerConsumer(
         group,
         channel,
@@ -89,13 +93,56 @@ export class ClientProcessor {
     return createResponse(req, ResponseCode.SUCCESS);
   }
 
+  /** ClientManageProcessor.checkClientConfig: consumers with SQL92 subscriptions ask at start. */
   checkClientConfig(req: RemotingCommand): RemotingCommand {
-    const body = parseJsonBody(req.body) as { group?: string; subscriptionData?: Partial<SubscriptionData> };
-    const type = String(body.subscriptionData?.expressionType ?? 'TAG');
-    if (type !== 'TAG') {
-      throw new RequestError(ResponseCode.SYSTEM_ERROR, `the expression type ${type} is not supported by this broker yet (only TAG)`);
+    const body = parseJsonBody(req.body) as { clientId?: string; group?: string; subscriptionData?: Partial<SubscriptionData> };
+    const sub = body.subscriptionData;
+    if (!sub || isTagType(sub.expressionType)) return createResponse(req, ResponseCode.SUCCESS);
+    const type = String(sub.expressionType);
+    if (!this.#ctx.config.enablePropertyFilter) {
+      return createResponse(req, ResponseCode.SYSTEM_ERROR, `The broker does not support consumer to filter message by ${type}`);
+    }
+    try {
+      const filter = compileFilter(type, String(sub.subString ?? ''));
+      if (filter.ignoredTail) this.#warnIgnoredTail(String(body.group), String(sub.topic), filter);
+    } catch (err) {
+      if (!(err instanceof FilterExpressionError)) throw err;
+      this.#ctx.log.warn({ clientId: body.clientId, group: body.group, topic: sub.topic, expression: sub.subString, err: err.message }, 'consumer filter expression does not compile');
+      return createResponse(req, ResponseCode.SUBSCRIPTION_PARSE_FAILED, err.message);
     }
     return createResponse(req, ResponseCode.SUCCESS);
+  }
+
+  /**
+   * Heartbeat subscriptions with a filter expression are compiled now (ConsumerFilterManager
+   * .register): a bad one is logged and stays registered, and its pulls answer
+   * FILTER_DATA_NOT_EXIST, as in Java; the group itself is unaffected.
+   */
+  #compileFilters(group: string, subs: readonly SubscriptionData[]): void {
+    for (const s of subs) {
+      if (isTagType(s.expressionType)) continue;
+      try {
+        const filter = compileFilter(s.expressionType, s.subString);
+        if (filter.ignoredTail) this.#warnIgnoredTail(group, s.topic, filter);
+      } catch (err) {
+        if (!(err instanceof FilterExpressionError)) throw err;
+        // Heartbeats repeat every 30 s: say it once per group, topic and expression.
+        if (this.#firstWarning(`bad\u0001${group}\u0001${s.topic}\u0001${s.subString}`)) {
+          this.#ctx.log.warn({ group, topic: s.topic, expressionType: s.expressionType, expression: s.subString, err: err.message }, 'consumer filter expression does not compile; its pulls answer FILTER_DATA_NOT_EXIST');
+        }
+      }
+    }
+  }
+
+  #firstWarning(key: string): boolean {
+    if (this.#warned.has(key) || this.#warned.size >= 1000) return false;
+    this.#warned.add(key);
+    return true;
+  }
+
+  #warnIgnoredTail(group: string, topic: string, filter: Sql92Filter): void {
+    if (!this.#firstWarning(`tail\u0001${group}\u0001${topic}\u0001${filter.expression}`)) return;
+    this.#ctx.log.warn({ group, topic, expression: filter.expression, ignored: filter.ignoredTail?.text }, 'consumer filter expression has trailing text that is ignored (as Apache RocketMQ does)');
   }
 
   consumerList(req: RemotingCommand): RemotingCommand {

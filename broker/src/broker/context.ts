@@ -7,6 +7,7 @@ import type { MessageStore } from '../store/message-store.js';
 import type { ClientManager } from './client-manager.js';
 import type { ConsumerOffsetManager, SubscriptionGroupManager, TopicConfigManager } from './metadata.js';
 import type { PullRequestHoldService } from './pull-hold-service.js';
+import type { RebalanceLockManager } from './rebalance-lock-manager.js';
 
 export interface BrokerStats {
   startTime: number;
@@ -30,6 +31,8 @@ export interface BrokerContext {
   offsets: ConsumerOffsetManager;
   clients: ClientManager;
   pullHold: PullRequestHoldService;
+  /** Orderly consumption locks (Java's handleRetryAndDLQ asks isLockAllExpired); optional for test contexts. */
+  locks?: RebalanceLockManager;
   /** "brokerIP1:listenPort": what clients and the NameServer know us by. */
   brokerAddr: string;
   /** Encoded brokerAddr, written into every record as the store host. */
@@ -56,4 +59,6 @@ export interface BrokerContext {
   metrics?: BrokerMetrics;
   /** Health snapshot (/status, /readyz) for GET_BROKER_RUNTIME_INFO. */
   status?(): BrokerStatus;
+  /** delayOffset.json text (GET_ALL_DELAY_OFFSET); absent in test contexts without a scheduler. */
+  delayOffsetTable?(): string;
 }

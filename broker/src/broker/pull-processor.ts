@@ -1,12 +1,13 @@
 // PULL_MESSAGE / LITE_PULL_MESSAGE: check group, topic and subscription, read from the consume
 // queue, map the store's answer to RocketMQ's pull codes, and park empty pulls (long polling).
 import { totalmem } from 'node:os';
-import { RequestError } from '../common/errors.js';
+import { FilterExpressionError, RequestError } from '../common/errors.js';
+import { compileFilter, isTagType, type Sql92Filter } from '../filter/sql92.js';
 import { isReadable, ResponseCode } from '../protocol/codes.js';
 import { header, intHeader, optionalHeader, optionalIntHeader } from '../protocol/headers.js';
 import { javaStringHash } from '../protocol/message.js';
 import { createResponse, type RemotingCommand } from '../protocol/remoting.js';
-import type { GetResult } from '../store/message-store.js';
+import type { GetResult, PropertiesFilter } from '../store/message-store.js';
 import type { RemotingConnection } from '../transport/connection.js';
 import type { BrokerContext } from './context.js';
 
@@ -34,6 +35,24 @@ export function tagFilterOf(subString: string | undefined, codeSet?: readonly nu
   );
   if (codes.size === 0) return undefined;
   return (code) => codes.has(code | 0);
+}
+
+/**
+ * The properties filter of a non-TAG subscription, with PullMessageProcessor's answers: a bad
+ * expression sent with the pull is SUBSCRIPTION_PARSE_FAILED, one from the heartbeat has no
+ * filter data (FILTER_DATA_NOT_EXIST), and without enablePropertyFilter it is a SYSTEM_ERROR.
+ */
+function sqlFilterOf(type: string, expression: string, fromRequest: boolean, enabled: boolean): PropertiesFilter {
+  let filter: Sql92Filter;
+  try {
+    filter = compileFilter(type, expression);
+  } catch (err) {
+    if (!(err instanceof FilterExpressionError)) throw err;
+    if (fromRequest) throw new RequestError(ResponseCode.SUBSCRIPTION_PARSE_FAILED, `parse the consumer's subscription failed: ${err.message}`);
+    throw new RequestError(ResponseCode.FILTER_DATA_NOT_EXIST, `The broker's consumer filter data is not exist!Your expression may be wrong! ${err.message}`);
+  }
+  if (!enabled) throw new RequestError(ResponseCode.SYSTEM_ERROR, `The broker does not support consumer to filter message by ${type} (enablePropertyFilter=false)`);
+  return (properties) => filter.matches(properties);
 }
 
 interface PullRequest {
@@ -113,8 +132,11 @@ export class PullMessageProcessor {
     }
 
     let tagsFilter: ((code: number) => boolean) | undefined;
+    let propertiesFilter: PropertiesFilter;
     let expressionType = p.expressionType;
-    if ((p.sysFlag & PullSysFlag.SUBSCRIPTION) !== 0) {
+    let subString = p.subscription;
+    const withSubscription = (p.sysFlag & PullSysFlag.SUBSCRIPTION) !== 0;
+    if (withSubscription) {
       tagsFilter = tagFilterOf(p.subscription);
     } else {
       const info = ctx.clients.consumers.get(p.consumerGroup);
@@ -125,16 +147,20 @@ export class PullMessageProcessor {
         throw new RequestError(ResponseCode.SUBSCRIPTION_NOT_LATEST, `the consumer's subscription not latest, group: ${p.consumerGroup}`);
       }
       expressionType = sub.expressionType || 'TAG';
+      subString = sub.subString;
       tagsFilter = tagFilterOf(sub.subString, sub.codeSet);
     }
-    if (expressionType !== 'TAG') {
-      throw new RequestError(ResponseCode.SYSTEM_ERROR, `the expression type ${expressionType} is not supported by this broker yet (only TAG)`);
+    if (!isTagType(expressionType)) {
+      // SQL92: tag codes cannot help, every entry goes on to the properties filter.
+      tagsFilter = undefined;
+      propertiesFilter = sqlFilterOf(expressionType, subString ?? '', withSubscription, ctx.config.enablePropertyFilter);
     }
 
     const result = ctx.store.getMessages(p.topic, p.queueId, p.queueOffset, {
       maxMsgNums: Math.max(1, Math.min(p.maxMsgNums, MAX_TRANSFER_COUNT)),
       maxTotalBytes: MAX_TRANSFER_BYTES,
       tagsFilter,
+      propertiesFilter,
     });
     const { code, remark } = statusToCode(result, p.queueOffset);
 

@@ -9,6 +9,7 @@ import {
   decodeProperties,
   encodeHost,
   encodeProperties,
+  getProperty,
   MAX_PROPERTIES_BYTES,
   Prop,
   SysFlag,
@@ -19,7 +20,11 @@ import type { PutMessageInput, PutResult as StorePutResult } from '../store/mess
 import type { RemotingConnection } from '../transport/connection.js';
 import type { BrokerContext } from './context.js';
 import { NOT_ALLOWED_SEND_TOPICS, RETRY_GROUP_TOPIC_PREFIX, DLQ_GROUP_TOPIC_PREFIX, TBW102 } from './metadata.js';
+import { delayLevelsOf, placeDelayed, TIMER_PROPERTIES, type ScheduledPlacement } from './schedule-message-service.js';
 import { createUniqId } from './uniq-id.js';
+
+/** MQVersion V3_4_9: from this client version on, maxReconsumeTimes in a request counts. */
+export const VERSION_3_4_9 = 121;
 
 /** A store result, possibly downgraded by the SYNC_MASTER replication wait. */
 type PutResult = Omit<StorePutResult, 'status'> & { status: StorePutResult['status'] | 'FLUSH_SLAVE_TIMEOUT' | 'SLAVE_NOT_AVAILABLE' };
@@ -35,6 +40,8 @@ interface SendHeader {
   flag: number;
   properties: string;
   reconsumeTimes: number;
+  /** Set by clients re-sending a failed message to %RETRY% themselves (undefined if absent). */
+  maxReconsumeTimes: number | undefined;
 }
 
 function int(ext: Record<string, string>, name: string, fallback?: number): number {
@@ -67,6 +74,7 @@ function parseSendHeader(req: RemotingCommand): SendHeader {
     flag: int(ext, 'flag', 0),
     properties: str('properties', ''),
     reconsumeTimes: int(ext, 'reconsumeTimes', 0),
+    maxReconsumeTimes: ext.maxReconsumeTimes === undefined || ext.maxReconsumeTimes === '' || ext.maxReconsumeTimes === 'null' ? undefined : int(ext, 'maxReconsumeTimes'),
   };
 }
 
@@ -90,6 +98,7 @@ export class SendMessageProcessor {
     const batch = req.code === 320;
     const topicConfig = this.#checkTopic(h, conn);
     const queueId = this.#chooseQueue(h, topicConfig);
+    const dlq = !batch && h.topic.startsWith(RETRY_GROUP_TOPIC_PREFIX) ? this.#deadLetterTarget(h, req) : undefined;
     const body = req.body ?? Buffer.alloc(0);
     const maxSize = this.#ctx.config.maxMessageSize;
     if (body.length > maxSize) {
@@ -105,11 +114,16 @@ export class SendMessageProcessor {
       const inputs = entries.map((e) => this.#toInput(h, topicConfig, queueId, sysFlag, bornHost, e.body, e.properties, e.flag, false));
       result = await this.#ctx.store.putMessages(inputs);
       result = await this.#replicate(result, inputs.some((i) => i.waitStoreMsgOK));
+      // Apache echoes the batch's own UNIQ_KEY (5.x clients put one in the header properties).
+      transactionId = getProperty(h.properties, Prop.UNIQ_KEY);
     } else {
-      const input = this.#toInput(h, topicConfig, queueId, sysFlag, bornHost, body, h.properties, h.flag, true);
-      transactionId = undefined;
+      const input = dlq
+        ? this.#toInput(h, dlq, 0, sysFlag, bornHost, body, h.properties, h.flag, true, true)
+        : this.#toInput(h, topicConfig, queueId, sysFlag, bornHost, body, h.properties, h.flag, true);
       result = await this.#ctx.store.putMessage(input);
       result = await this.#replicate(result, input.waitStoreMsgOK);
+      // Apache answers every send with the message's UNIQ_KEY as transactionId.
+      transactionId = getProperty(input.properties, Prop.UNIQ_KEY);
     }
     const elapsedMs = performance.now() - started;
     if (result.appended.length > 0) this.#ctx.metrics?.sent(topicConfig.topicName, result.appended.length, body.length, elapsedMs);
@@ -159,6 +173,27 @@ export class SendMessageProcessor {
     return tc;
   }
 
+  /**
+   * SendMessageProcessor.handleRetryAndDLQ: a consumer that could not send a message back sends
+   * it to %RETRY%<group> itself; past the group's (or the request's) max reconsume times it goes
+   * to the group's DLQ instead. Returns the DLQ topic, or undefined to store it as sent.
+   */
+  #deadLetterTarget(h: SendHeader, req: RemotingCommand): TopicConfig | undefined {
+    const ctx = this.#ctx;
+    const group = h.topic.slice(RETRY_GROUP_TOPIC_PREFIX.length);
+    const sub = ctx.groups.findOrCreate(group);
+    if (!sub) throw new RequestError(ResponseCode.SUBSCRIPTION_GROUP_NOT_EXIST, `subscription group not exist, ${group}`);
+    const max = req.version >= VERSION_3_4_9 && h.maxReconsumeTimes !== undefined ? h.maxReconsumeTimes : sub.retryMaxTimes;
+    // An orderly group still holding queue locks retries in place on the client, so a retry it
+    // sends itself goes straight to the DLQ (SendMessageProcessor.handleRetryAndDLQ).
+    const lockedOrderly = ctx.locks ? !ctx.locks.isLockAllExpired(group) : false;
+    if (h.reconsumeTimes <= max && !lockedOrderly) return undefined;
+    const { config, created } = ctx.topics.createSystemTopicIfAbsent(`${DLQ_GROUP_TOPIC_PREFIX}${group}`, 1, Perm.READ | Perm.WRITE);
+    if (created) ctx.registerNow();
+    ctx.log.info({ group, reconsumeTimes: h.reconsumeTimes, maxReconsumeTimes: max, lockedOrderly }, 'retry message sent to the DLQ');
+    return config;
+  }
+
   #chooseQueue(h: SendHeader, tc: TopicConfig): number {
     const max = Math.max(tc.readQueueNums, tc.writeQueueNums);
     if (h.queueId >= max) {
@@ -177,13 +212,21 @@ export class SendMessageProcessor {
     propertiesText: string,
     flag: number,
     addUniqKey: boolean,
+    deadLetter = false,
   ): PutMessageInput {
     const props = decodeProperties(propertiesText);
     if ((sysFlag & SysFlag.TRANSACTION_MASK) === SysFlag.TRANSACTION_PREPARED || props.get(Prop.TRAN_MSG) === 'true') {
       throw new RequestError(ResponseCode.NO_PERMISSION, 'transaction messages are not supported by this broker yet');
     }
-    const delay = Number(props.get(Prop.DELAY) ?? '0');
-    if (delay > 0) throw new RequestError(ResponseCode.NO_PERMISSION, 'delayed messages (DELAY property) are not supported by this broker yet');
+    // As 5.x handleRetryAndDLQ: a dead letter is stored at once (DELAY -1), never delayed.
+    if (deadLetter) props.set(Prop.DELAY, '-1');
+    let placement: ScheduledPlacement | undefined;
+    if (Number(props.get(Prop.DELAY) ?? '0') > 0) {
+      if (!addUniqKey) throw new RequestError(ResponseCode.MESSAGE_ILLEGAL, 'a delay level is not supported in batch messages');
+      placement = placeDelayed(props, tc.topicName, queueId, delayLevelsOf(this.#ctx.config.messageDelayLevel));
+    } else if (TIMER_PROPERTIES.some((p) => props.has(p))) {
+      throw new RequestError(ResponseCode.NO_PERMISSION, 'timer messages (TIMER_DELIVER_MS/TIMER_DELAY_MS/TIMER_DELAY_SEC) are not supported by this broker; use a delay level (DELAY)');
+    }
     // RocketMQ 5 gives single messages without one a UNIQ_KEY; batch entries stay as sent.
     if (addUniqKey && !props.get(Prop.UNIQ_KEY)) props.set(Prop.UNIQ_KEY, createUniqId());
     props.set(Prop.CLUSTER, this.#ctx.config.brokerClusterName);
@@ -192,8 +235,8 @@ export class SendMessageProcessor {
       throw new RequestError(ResponseCode.MESSAGE_ILLEGAL, `the message properties are longer than ${MAX_PROPERTIES_BYTES} bytes`);
     }
     return {
-      topic: tc.topicName,
-      queueId,
+      topic: placement?.topic ?? tc.topicName,
+      queueId: placement?.queueId ?? queueId,
       flag,
       sysFlag,
       bornTimestamp: h.bornTimestamp,
@@ -203,7 +246,7 @@ export class SendMessageProcessor {
       preparedTransactionOffset: 0,
       body,
       properties,
-      tagsCode: tagsCode(props.get(Prop.TAGS)),
+      tagsCode: placement?.tagsCode ?? tagsCode(props.get(Prop.TAGS)),
       waitStoreMsgOK: props.get(Prop.WAIT) !== 'false',
     };
   }

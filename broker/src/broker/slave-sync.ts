@@ -12,6 +12,8 @@ export interface SlaveSyncTargets {
   topics: TopicConfigManager;
   groups: SubscriptionGroupManager;
   offsets: ConsumerOffsetManager;
+  /** Delay-level progress (GET_ALL_DELAY_OFFSET), so a promoted slave resumes delivery there. */
+  delayOffsets?: { replaceAll(offsetTable: Record<string, unknown>): void };
 }
 
 export class SlaveSynchronizer {
@@ -78,6 +80,11 @@ export class SlaveSynchronizer {
         offsetTable?: Record<string, Record<string, unknown>>;
       };
       this.#targets.offsets.replaceAll(offsets.offsetTable ?? {});
+
+      if (this.#targets.delayOffsets) {
+        const delay = parseJsonBody((await this.#client.invokeOk(master, createRequest(RequestCode.GET_ALL_DELAY_OFFSET), 5000)).body) as { offsetTable?: Record<string, unknown> };
+        this.#targets.delayOffsets.replaceAll(delay.offsetTable ?? {});
+      }
       this.lastSyncAt = Date.now();
       if (this.#lastError) this.#log.info({ master }, 'metadata sync from master works again');
       this.#lastError = undefined;

@@ -16,7 +16,9 @@ export type ErrorCode =
   | 'RMQ_STORE_IO'
   | 'RMQ_REMOTE'
   | 'RMQ_TIMEOUT'
-  | 'RMQ_CONNECTION_CLOSED';
+  | 'RMQ_CONNECTION_CLOSED'
+  | 'RMQ_FILTER_EXPRESSION'
+  | 'RMQ_FILTER_EVALUATION';
 
 export class RmqError extends Error {
   readonly code: ErrorCode;
@@ -58,5 +60,24 @@ export class RemoteError extends RmqError {
   constructor(responseCode: number, message: string, options?: ErrorOptions) {
     super('RMQ_REMOTE', message, options);
     this.responseCode = responseCode;
+  }
+}
+
+/**
+ * A message filter expression (SQL92) that does not compile; `position` is the 0-based offset of
+ * the fault in the expression. Answered SUBSCRIPTION_PARSE_FAILED (23) at the edge.
+ */
+export class FilterExpressionError extends RmqError {
+  readonly position: number;
+  constructor(message: string, position: number, options?: ErrorOptions) {
+    super('RMQ_FILTER_EXPRESSION', message, options);
+    this.position = position;
+  }
+}
+
+/** A filter expression that cannot be evaluated for one message (the message does not match). */
+export class FilterEvaluationError extends RmqError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('RMQ_FILTER_EVALUATION', message, options);
   }
 }

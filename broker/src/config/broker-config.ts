@@ -42,6 +42,9 @@ export function defaultBrokerIp(): string {
   return '127.0.0.1';
 }
 
+/** Java's default messageDelayLevel. */
+export const DEFAULT_MESSAGE_DELAY_LEVEL = '1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h';
+
 export const BrokerConfigSchema = z.object({
   brokerClusterName: nonEmpty.default('DefaultCluster'),
   brokerName: nonEmpty.default(hostname()),
@@ -82,6 +85,10 @@ export const BrokerConfigSchema = z.object({
   traceTopicEnable: bool.default(false),
   msgTraceTopicName: nonEmpty.default('RMQ_SYS_TRACE_TOPIC'),
   enablePropertyFilter: bool.default(false),
+  /** Request/reply: also store replies in <cluster>_REPLY_TOPIC (Java default true). */
+  storeReplyMessageEnable: bool.default(true),
+  /** Orderly consumption: a queue lock not renewed for this long may go to another client (Java -Drocketmq.broker.rebalance.lockMaxLiveTime). */
+  rebalanceLockMaxLiveTimeMs: integer(100).default(60_000),
   slaveReadEnable: bool.default(false),
   aclEnable: bool.default(false),
   enableDLegerCommitLog: bool.default(false),
@@ -102,7 +109,30 @@ export const BrokerConfigSchema = z.object({
   slaveTimeout: integer(1).default(3000),
   /** Slave: period of the topic/group/offset sync from the master (Java 4.x: 10 s). */
   slaveSyncIntervalMillis: integer(500).default(10_000),
+  /** Delay of each level, level 1 first ("1s 5s … 2h"; units s, m, h, d), as Java's messageDelayLevel. */
+  messageDelayLevel: text
+    .refine((s) => parseDelayLevels(s) !== undefined, { message: 'expected delays like "1s 5s 10s 30s 1m 2h" (a positive number and a unit s, m, h or d each, 1 to 64 levels)' })
+    .default(DEFAULT_MESSAGE_DELAY_LEVEL),
+  /** How often delayOffset.json (schedule progress) is written, ms. */
+  flushDelayOffsetInterval: integer(100).default(10_000),
 });
+
+/**
+ * "1s 5s 1m" → [1000, 5000, 60000] (ScheduleMessageService.parseDelayLevel); undefined when a
+ * token is not a whole number followed by s, m, h or d.
+ */
+export function parseDelayLevels(text: string): number[] | undefined {
+  const unitMs: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+  const tokens = text.trim().split(/\s+/).filter((t) => t !== '');
+  if (tokens.length === 0 || tokens.length > 64) return undefined;
+  const out: number[] = [];
+  for (const t of tokens) {
+    const m = /^(\d{1,9})([smhd])$/.exec(t);
+    if (!m || Number(m[1]) <= 0) return undefined;
+    out.push(Number(m[1]) * unitMs[m[2]!]!);
+  }
+  return out;
+}
 
 export type BrokerConfigInput = z.input<typeof BrokerConfigSchema>;
 type Parsed = z.output<typeof BrokerConfigSchema>;
@@ -145,10 +175,10 @@ export const ACCEPTED_WITHOUT_EFFECT = new Set([
   'useEpollNativeSelector', 'clientWorkerThreads', 'clientCallbackExecutorThreads', 'compressedRegister', 'forceRegister',
   'enableSlaveActingMaster', 'enableControllerMode', 'duplicationEnable', 'timerWheelEnable', 'enableCalcFilterBitMap',
   'filterSupportRetry', 'transactionTimeOut', 'transactionCheckMax', 'transactionCheckInterval',
-  'messageDelayLevel', 'rejectTransactionMessage', 'notifyConsumerIdsChangedEnable', 'offsetCheckInSlave',
+  'rejectTransactionMessage', 'notifyConsumerIdsChangedEnable', 'offsetCheckInSlave',
   'commercialEnable', 'brokerTopicEnable', 'clusterTopicEnable', 'autoDeleteUnusedStats', 'startAcceptSendRequestTimeStamp',
   'flushConsumerOffsetInterval', 'flushConsumerOffsetHistoryInterval', 'channelNotActiveInterval', 'brokerFastFailureEnable',
-  'storeReplyMessageEnable', 'traceOn', 'isolateLogEnable', 'enableLmq', 'enableMultiDispatch', 'enableScheduleAsyncDeliver',
+  'traceOn', 'isolateLogEnable', 'enableLmq', 'enableMultiDispatch', 'enableScheduleAsyncDeliver',
   'totalReplicas', 'inSyncReplicas', 'minInSyncReplicas', 'allAckInSyncStateSet', 'enableAutoInSyncReplicas',
 ]);
 

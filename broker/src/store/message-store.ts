@@ -86,7 +86,7 @@ export interface GetResult {
 
 /** Consume-queue level filter on the tag code; `undefined` accepts everything. */
 export type TagsCodeFilter = ((tagsCode: number) => boolean) | undefined;
-/** Optional second-stage filter on the decoded properties string (SQL92 later). */
+/** Optional second-stage filter on the decoded properties string (SQL92, filter/sql92.ts). */
 export type PropertiesFilter = ((properties: string) => boolean) | undefined;
 
 export interface GetMessageOptions {

@@ -848,6 +848,44 @@ for (;;) {
 }
 `;
 
+/** What a store's commit-log files hold (read before the store is opened): [start, end) and the files. */
+function commitLogFiles(dir: string): { start: number; end: number; files: { start: number; bytes: Buffer }[] } {
+  const files = segmentFiles(dir).map((name) => ({ start: Number(name), bytes: readFileSync(join(dir, 'commitlog', name)) }));
+  const last = files.at(-1);
+  return { start: files[0]?.start ?? 0, end: last ? last.start + last.bytes.length : 0, files };
+}
+
+/** Every byte in `files` is the master's byte at the same offset. */
+function expectSameBytes(master: ReplicableStore, left: ReturnType<typeof commitLogFiles>): void {
+  for (const f of left.files) {
+    for (let at = 0; at < f.bytes.length; ) {
+      const x = master.getCommitLogData(f.start + at, f.bytes.length - at);
+      expect(x, `master at ${f.start + at}`).toBeDefined();
+      expect(x!.equals(f.bytes.subarray(at, at + x!.length)), `slave file bytes at ${f.start + at} differ from the master's`).toBe(true);
+      at += x!.length;
+    }
+  }
+}
+
+/**
+ * Where crash recovery must end a log whose files hold the master's bytes [0, filesEnd): at the
+ * first record not wholly in the files, at a BLANK whose 8-byte header is not, or after the
+ * last BLANK (whose zero tail may be cut short: it still ends its segment).
+ */
+function recoveredEnd(u: ReturnType<typeof units>, masterEnd: number, filesEnd: number): number {
+  // Unit start → [bytes the files must hold for it to survive, where the next unit starts].
+  const next = new Map<number, [number, number]>();
+  for (const r of u.records) next.set(r.offset, [r.offset + r.size, r.offset + r.size]);
+  for (const b of u.blanks) next.set(b, [b + 8, b - (b % SEG) + SEG]);
+  for (let off = 0; off < masterEnd; ) {
+    const unit = next.get(off);
+    if (!unit) throw new Error(`no unit of the master starts at ${off}`);
+    if (unit[0] > filesEnd) return off;
+    off = unit[1];
+  }
+  return masterEnd;
+}
+
 describe('ReplicableStore: kill -9 of a slave mid-append', () => {
   const work = mkdtempSync(join(tmpdir(), 'rmq-repl-kill-'));
   dirs.push(work);
@@ -882,26 +920,37 @@ describe('ReplicableStore: kill -9 of a slave mid-append', () => {
   }
 
   for (const killAfter of [200, 2000]) {
-    it(`recovers to a record boundary and the stream continues (killed after ${killAfter} chunks)`, { timeout: 60_000 }, async () => {
+    it(`recovers to a record boundary and the stream continues (killed after ${killAfter} chunks)`, { timeout: 120_000 }, async () => {
       const masterDir = join(work, `master-${killAfter}`);
       const slaveDir = join(work, `slave-${killAfter}`);
       const lastAck = await runAndKill(masterDir, slaveDir, killAfter);
+      const left = commitLogFiles(slaveDir);
       const master = await started(masterDir, KILL_CONFIG);
       const slave = await slaveAt(slaveDir, { ...KILL_CONFIG, flushDiskType: 'SYNC_FLUSH' });
       try {
         expect(master.recoveryReport?.mode).toBe('crash');
         expect(slave.recoveryReport?.mode).toBe('crash');
         const max = slave.getMaxPhyOffset();
-        expect(max).toBeLessThanOrEqual(master.getMaxPhyOffset());
+        const masterEnd = master.getMaxPhyOffset();
+        const reports = `master ${JSON.stringify(master.recoveryReport)}, slave ${JSON.stringify(slave.recoveryReport)}`;
+        // The slave's files only held bytes the master had written (and served) before the kill:
+        // a kill -9 loses nothing from the page cache, so the master's recovery must keep them all.
+        expect(masterEnd, `the master recovered to ${masterEnd}, below the ${left.end} bytes the slave's files held (${reports})`).toBeGreaterThanOrEqual(left.end);
+        // ... and they are the master's bytes at the same offsets.
+        expectSameBytes(master, left);
+        expect(max).toBeLessThanOrEqual(masterEnd);
         // Every unit that was complete in the acknowledged bytes survived.
-        const u = units(master, 0, master.getMaxPhyOffset());
+        const u = units(master, 0, masterEnd);
         let completeAcked = 0;
         for (const r of u.records) if (r.offset + r.size <= lastAck) completeAcked = Math.max(completeAcked, r.offset + r.size);
         for (const b of u.blanks) if (b - (b % SEG) + SEG <= lastAck) completeAcked = Math.max(completeAcked, b - (b % SEG) + SEG);
         expect(max).toBeGreaterThanOrEqual(completeAcked);
-        // The recovered end is a unit boundary of the master's log.
-        const boundaries = new Set([...u.records.map((r) => r.offset), ...u.blanks.map((b) => b - (b % SEG) + SEG), master.getMaxPhyOffset()]);
-        expect(boundaries.has(max), `slave ends at ${max}`).toBe(true);
+        // The recovered end is a unit boundary of the master's log: a record, a BLANK (the slave
+        // died before it had the BLANK's 8-byte header) or the segment after a BLANK.
+        const boundaries = new Set([...u.records.map((r) => r.offset), ...u.blanks, ...u.blanks.map((b) => b - (b % SEG) + SEG), masterEnd]);
+        expect(boundaries.has(max), `slave ends at ${max} (${reports})`).toBe(true);
+        // Exactly the one recovery must find: past every unit the slave's files held completely.
+        expect(max, `slave ends at ${max}, its files held ${left.end} bytes (${reports})`).toBe(recoveredEnd(u, masterEnd, left.end));
         await copy(master, slave, randomChunks(killAfter), max);
         expectSameLog(master, slave, 0, master.getMaxPhyOffset());
         expectSameQueues(master, slave);
