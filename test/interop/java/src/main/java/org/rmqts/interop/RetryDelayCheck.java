@@ -109,8 +109,9 @@ public final class RetryDelayCheck {
             return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
         });
         c.start();
-        // Let the consumer take its queues before the message is due.
-        Thread.sleep(3000);
+        // The consumer must own the topic's queues before the send, or the measured delay would
+        // include its rebalance (up to 20 s when the first round comes too early).
+        awaitAssignment(c, topic, 30000);
         DefaultMQProducer p = new DefaultMQProducer("PG_delay_" + System.currentTimeMillis());
         p.setNamesrvAddr(namesrv);
         p.start();
@@ -126,6 +127,34 @@ public final class RetryDelayCheck {
         } finally {
             p.shutdown();
             c.shutdown();
+        }
+    }
+
+    private static void awaitAssignment(DefaultMQPushConsumer c, String topic, long timeoutMs) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        for (;;) {
+            int owned = 0;
+            for (org.apache.rocketmq.common.message.MessageQueue q : c.getDefaultMQPushConsumerImpl().getRebalanceImpl().getProcessQueueTable().keySet()) {
+                if (topic.equals(q.getTopic())) {
+                    owned++;
+                }
+            }
+            if (owned > 0) {
+                emit("{\"event\":\"assigned\",\"queues\":" + owned + ",\"at\":" + System.currentTimeMillis() + "}");
+                // A client race (with any broker): the rebalance bumps the subscription version and
+                // its heartbeat is skipped when the periodic heartbeat holds the lock at that moment,
+                // so pulls get SUBSCRIPTION_NOT_LATEST until the next heartbeat, 30 s later. Send the
+                // heartbeat the client would send eventually (tryLock inside, hence a few times).
+                for (int i = 0; i < 3; i++) {
+                    Thread.sleep(150);
+                    c.getDefaultMQPushConsumerImpl().getmQClientFactory().sendHeartbeatToAllBrokerWithLock();
+                }
+                return;
+            }
+            if (System.currentTimeMillis() > deadline) {
+                throw new IllegalStateException("consumer owned no queue of " + topic + " after " + timeoutMs + " ms");
+            }
+            Thread.sleep(50);
         }
     }
 
