@@ -386,3 +386,34 @@ export function compareDelivery(sent: DriverEvent[], received: DriverEvent[], ru
   for (const idx of byIndex.keys()) if (!sentIdx.has(idx)) problems.push(`message ${idx} received but not reported sent`);
   return problems;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Java check classes (test/interop/java/src/main/java/org/rmqts/interop/*Check.java)
+
+/** A JSON event line printed by a Java check class. */
+export type CheckEvent = Record<string, unknown> & { event: string };
+
+/**
+ * Runs one check class of the Java driver build on client line 4 or 5 to its end and returns
+ * its JSON events; throws with its error events and the log path when it exits non-zero.
+ */
+export async function runJavaCheck(line: 4 | 5, className: string, args: string[], logFile: string, timeoutMs = 150_000): Promise<CheckEvent[]> {
+  const javaDir = join(ROOT, 'test/interop/java/target');
+  const cp = `${readFileSync(join(javaDir, `cp-${line}.txt`), 'utf8').trim()}:${join(javaDir, `v${line}/classes`)}`;
+  const jvm = ['-Xmx256m', `-Drocketmq.log.root=${join(javaDir, `logs/v${line}`)}`, '-Dmq.consoleAppender.enabled=false'];
+  const child = spawn('java', [...jvm, '-cp', cp, `org.rmqts.interop.${className}`, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = createWriteStream(logFile, { flags: 'a' });
+  child.stderr.pipe(log);
+  let text = '';
+  child.stdout.on('data', (d: Buffer) => {
+    log.write(d);
+    text += d.toString();
+  });
+  const code = await withTimeout(new Promise<number | null>((r) => child.on('exit', (c) => r(c))), timeoutMs, `${className} ${args[0] ?? ''}`).catch((err: unknown) => {
+    child.kill('SIGKILL');
+    throw err;
+  });
+  const events = text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as CheckEvent);
+  if (code !== 0) throw new Error(`${className} ${args[0] ?? ''} exited with ${code}: ${JSON.stringify(events.filter((e) => e.event === 'error'))}; see ${logFile}`);
+  return events;
+}

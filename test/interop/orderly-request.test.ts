@@ -1,15 +1,14 @@
-// Ordered consumption and request/reply with the real Java 5.x remoting client
+// Ordered consumption and request/reply with the real Java 4.9.x and 5.x remoting clients
 // (OrderlyRequestCheck.java): two MessageListenerOrderly consumers of one group share the queues
 // under the broker's LOCK_BATCH_MQ locks, every order is consumed in send order and no queue is
 // handled by both at once; producer.request() gets the reply a consumer sends with
 // MessageUtil.createReplyMessage, pushed by the broker as PUSH_REPLY_MESSAGE_TO_CLIENT.
-import { spawn } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTopic, OurCluster, prepareDriver, ROOT, withTimeout } from './harness.js';
+import { createTopic, OurCluster, prepareDriver, runJavaCheck } from './harness.js';
 
 const skip = prepareDriver('java5');
+const skip4 = prepareDriver('java4');
 
 interface CheckEvent {
   event: string;
@@ -29,25 +28,8 @@ interface CheckEvent {
   error?: string;
 }
 
-async function runCheck(args: string[], logFile: string, timeoutMs = 180_000): Promise<CheckEvent[]> {
-  const javaDir = join(ROOT, 'test/interop/java/target');
-  const cp = `${readFileSync(join(javaDir, 'cp-5.txt'), 'utf8').trim()}:${join(javaDir, 'v5/classes')}`;
-  const child = spawn('java', ['-cp', cp, 'org.rmqts.interop.OrderlyRequestCheck', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const log = createWriteStream(logFile, { flags: 'a' });
-  child.stderr.pipe(log);
-  let text = '';
-  child.stdout.on('data', (d: Buffer) => {
-    log.write(d);
-    text += d.toString();
-  });
-  const code = await withTimeout(new Promise<number | null>((r) => child.on('exit', (c) => r(c))), timeoutMs, `OrderlyRequestCheck ${args[0]}`).catch((err: unknown) => {
-    child.kill('SIGKILL');
-    throw err;
-  });
-  const events = text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as CheckEvent);
-  if (code !== 0) throw new Error(`OrderlyRequestCheck ${args[0]} exited with ${code}: ${JSON.stringify(events.filter((e) => e.event === 'error'))}; see ${logFile}`);
-  return events;
-}
+const runCheck = (line: 4 | 5, args: string[], logFile: string): Promise<CheckEvent[]> =>
+  runJavaCheck(line, 'OrderlyRequestCheck', args, logFile, 180_000);
 
 /** Listener calls of different consumers on one queue that overlap in time. */
 function overlaps(consumed: CheckEvent[]): string[] {
@@ -68,57 +50,59 @@ function overlaps(consumed: CheckEvent[]): string[] {
   return problems;
 }
 
-describe.skipIf(skip !== undefined)(`ordered messages and request/reply with the java5 client${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  // Java's lock life, set explicitly: the handover below must work under the real rules.
-  const cluster = new OurCluster('interop-orderly-request', { brokerConf: { rebalanceLockMaxLiveTimeMs: '60000' } });
-  const log = (name: string): string => join(cluster.dir, `${name}.log`);
-  beforeAll(() => cluster.start());
-  afterAll(() => cluster.stop());
+for (const [line, lineSkip] of [[4, skip4], [5, skip]] as const) {
+  describe.skipIf(lineSkip !== undefined)(`ordered messages and request/reply with the java${line} client${lineSkip ? ` (skipped: ${lineSkip})` : ''}`, () => {
+    // Java's lock life, set explicitly: the handover below must work under the real rules.
+    const cluster = new OurCluster(`interop-orderly-request-java${line}`, { brokerConf: { rebalanceLockMaxLiveTimeMs: '60000' } });
+    const log = (name: string): string => join(cluster.dir, `${name}.log`);
+    beforeAll(() => cluster.start());
+    afterAll(() => cluster.stop());
 
-  it('two orderly consumers: every order in send order, no queue consumed by both at once', async () => {
-    const topic = `T_orderly_${Date.now()}`;
-    await createTopic(cluster, topic, 4);
-    const orders = 8;
-    const perOrder = 20;
-    const events = await runCheck(['orderly', '--namesrv', cluster.namesrvAddr, '--topic', topic, '--group', `CG_orderly_${Date.now()}`, '--orders', String(orders), '--per-order', String(perOrder)], log('orderly'));
-    const sent = events.filter((e) => e.event === 'sent');
-    expect(sent).toHaveLength(orders * perOrder);
-    // The selector keeps an order on one queue.
-    for (const s of sent) expect(s.queueId).toBe(s.order! % 4);
-    const consumed = events.filter((e) => e.event === 'consumed');
-    for (let order = 0; order < orders; order++) {
-      // First deliveries of an order's messages come in send order (redeliveries after a queue
-      // moved, if any, repeat a suffix and are allowed: orderly consumption is at-least-once).
-      const firsts: number[] = [];
-      for (const e of consumed) if (e.order === order && !firsts.includes(e.seq!)) firsts.push(e.seq!);
-      expect(firsts, `order ${order}`).toEqual(Array.from({ length: perOrder }, (_, i) => i));
-      const all = consumed.filter((e) => e.order === order).map((e) => e.seq!);
-      for (let i = 1; i < all.length; i++) {
-        // Going back is only a redelivery of what was already consumed, never a skip ahead.
-        if (all[i]! <= all[i - 1]!) expect(all.slice(0, i)).toContain(all[i]!);
-        else expect(all[i]! - Math.max(...all.slice(0, i))).toBeLessThanOrEqual(1);
+    it('two orderly consumers: every order in send order, no queue consumed by both at once', async () => {
+      const topic = `T_orderly_${Date.now()}`;
+      await createTopic(cluster, topic, 4);
+      const orders = 8;
+      const perOrder = 20;
+      const events = await runCheck(line, ['orderly', '--namesrv', cluster.namesrvAddr, '--topic', topic, '--group', `CG_orderly_${Date.now()}`, '--orders', String(orders), '--per-order', String(perOrder)], log('orderly'));
+      const sent = events.filter((e) => e.event === 'sent');
+      expect(sent).toHaveLength(orders * perOrder);
+      // The selector keeps an order on one queue.
+      for (const s of sent) expect(s.queueId).toBe(s.order! % 4);
+      const consumed = events.filter((e) => e.event === 'consumed');
+      for (let order = 0; order < orders; order++) {
+        // First deliveries of an order's messages come in send order (redeliveries after a queue
+        // moved, if any, repeat a suffix and are allowed: orderly consumption is at-least-once).
+        const firsts: number[] = [];
+        for (const e of consumed) if (e.order === order && !firsts.includes(e.seq!)) firsts.push(e.seq!);
+        expect(firsts, `order ${order}`).toEqual(Array.from({ length: perOrder }, (_, i) => i));
+        const all = consumed.filter((e) => e.order === order).map((e) => e.seq!);
+        for (let i = 1; i < all.length; i++) {
+          // Going back is only a redelivery of what was already consumed, never a skip ahead.
+          if (all[i]! <= all[i - 1]!) expect(all.slice(0, i)).toContain(all[i]!);
+          else expect(all[i]! - Math.max(...all.slice(0, i))).toBeLessThanOrEqual(1);
+        }
       }
-    }
-    expect(overlaps(consumed)).toEqual([]);
-    // Both consumers really took part (c2 joined halfway and got queues through the locks).
-    const byConsumer = new Set(consumed.map((e) => e.consumer));
-    expect([...byConsumer].sort()).toEqual(['c1', 'c2']);
-    const dup = consumed.length - orders * perOrder;
-    if (dup > 0) console.log(`orderly: ${dup} redeliveries after queue handover`);
-  });
+      expect(overlaps(consumed)).toEqual([]);
+      // Both consumers really took part (c2 joined halfway and got queues through the locks).
+      const byConsumer = new Set(consumed.map((e) => e.consumer));
+      expect([...byConsumer].sort()).toEqual(['c1', 'c2']);
+      const dup = consumed.length - orders * perOrder;
+      if (dup > 0) console.log(`orderly: ${dup} redeliveries after queue handover`);
+    });
 
-  it('producer.request() receives the reply sent with MessageUtil.createReplyMessage', async () => {
-    const topic = `T_request_${Date.now()}`;
-    await createTopic(cluster, topic, 2);
-    const events = await runCheck(['request', '--namesrv', cluster.namesrvAddr, '--topic', topic, '--group', `CG_request_${Date.now()}`, '--count', '3'], log('request'));
-    const replies = events.filter((e) => e.event === 'reply');
-    expect(replies.map((r) => r.body)).toEqual(['reply-to-req-0', 'reply-to-req-1', 'reply-to-req-2']);
-    for (const r of replies) {
-      expect(r.correlationId).toBe(r.requestCorrelationId);
-      expect(r.msgType).toBe('reply');
-      expect(r.topic).toBe('DefaultCluster_REPLY_TOPIC');
-    }
-    const replied = events.filter((e) => e.event === 'replied');
-    expect(replied.every((e) => e.status === 'SEND_OK')).toBe(true);
+    it('producer.request() receives the reply sent with MessageUtil.createReplyMessage', async () => {
+      const topic = `T_request_${Date.now()}`;
+      await createTopic(cluster, topic, 2);
+      const events = await runCheck(line, ['request', '--namesrv', cluster.namesrvAddr, '--topic', topic, '--group', `CG_request_${Date.now()}`, '--count', '3'], log('request'));
+      const replies = events.filter((e) => e.event === 'reply');
+      expect(replies.map((r) => r.body)).toEqual(['reply-to-req-0', 'reply-to-req-1', 'reply-to-req-2']);
+      for (const r of replies) {
+        expect(r.correlationId).toBe(r.requestCorrelationId);
+        expect(r.msgType).toBe('reply');
+        expect(r.topic).toBe('DefaultCluster_REPLY_TOPIC');
+      }
+      const replied = events.filter((e) => e.event === 'replied');
+      expect(replied.every((e) => e.status === 'SEND_OK')).toBe(true);
+    });
   });
-});
+}
