@@ -417,3 +417,35 @@ export async function runJavaCheck(line: 4 | 5, className: string, args: string[
   if (code !== 0) throw new Error(`${className} ${args[0] ?? ''} exited with ${code}: ${JSON.stringify(events.filter((e) => e.event === 'error'))}; see ${logFile}`);
   return events;
 }
+
+/** Builds a small program under test/interop/go/<name> (next to the shared Go driver); returns its path. */
+export function buildGoCheck(name: string): string {
+  const dir = join(ROOT, 'test/interop/go');
+  const out = join(dir, 'bin', name);
+  const r = spawnSync('go', ['build', '-trimpath', '-o', out, `./${name}`], {
+    cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000,
+    env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: `${process.env.GOFLAGS ?? ''} -mod=mod -buildvcs=false` },
+  });
+  if (r.status !== 0) throw new Error(`go build ./${name} failed (exit ${r.status}):\n${r.stderr?.toString().slice(-3000)}`);
+  return out;
+}
+
+/** Runs a Go check program to its end and returns its JSON events (as runJavaCheck). */
+export async function runGoCheck(binary: string, args: string[], logFile: string, timeoutMs = 150_000, env: NodeJS.ProcessEnv = {}): Promise<CheckEvent[]> {
+  const child = spawn(binary, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const log = createWriteStream(logFile, { flags: 'a' });
+  child.stderr.pipe(log);
+  let text = '';
+  child.stdout.on('data', (d: Buffer) => {
+    log.write(d);
+    text += d.toString();
+  });
+  const name = `${binary.split('/').pop() ?? binary} ${args[0] ?? ''}`;
+  const code = await withTimeout(new Promise<number | null>((r) => child.on('exit', (c) => r(c))), timeoutMs, name).catch((err: unknown) => {
+    child.kill('SIGKILL');
+    throw err;
+  });
+  const events = text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as CheckEvent);
+  if (code !== 0) throw new Error(`${name} exited with ${code}: ${JSON.stringify(events.filter((e) => e.event === 'error'))}; see ${logFile}`);
+  return events;
+}
