@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildGoCheck, createTopic, OurCluster, prepareDriver, runGoCheck } from './harness.js';
+import { buildGoCheck, createTopic, OurCluster, prepareDriver, runCheckProgram } from './harness.js';
 
 const skip = prepareDriver('go');
 
@@ -21,7 +21,7 @@ describe.skipIf(skip !== undefined)(`consumer features with the go client${skip 
   it('a SQL92 selector gets exactly the matching messages', async () => {
     const topic = `T_go_sql_${Date.now()}`;
     await createTopic(cluster, topic, 2);
-    const events = await runGoCheck(bin, ['sql92', '--namesrv', cluster.namesrvAddr, '--topic', topic, '--count', '12', '--expr', "a BETWEEN 3 AND 7 AND b = 'x'"], log('sql92'));
+    const events = await runCheckProgram(bin, ['sql92', '--namesrv', cluster.namesrvAddr, '--topic', topic, '--count', '12', '--expr', "a BETWEEN 3 AND 7 AND b = 'x'"], log('sql92'));
     const got = events.filter((e) => e.event === 'received').map((e) => `${String(e.a)}/${String(e.b)}`).sort();
     expect(got).toEqual(['4/x', '6/x']);
   });
@@ -31,7 +31,7 @@ describe.skipIf(skip !== undefined)(`consumer features with the go client${skip 
     await createTopic(cluster, topic, 4);
     // The Go client keeps broadcasting offsets in files under this directory.
     const offsets = mkdtempSync(join(tmpdir(), 'go-bc-offsets-'));
-    const events = await runGoCheck(bin, ['broadcast', '--namesrv', cluster.namesrvAddr, '--topic', topic, '--count', '30'], log('broadcast'), 150_000, { 'rocketmq.client.localOffsetStoreDir': offsets });
+    const events = await runCheckProgram(bin, ['broadcast', '--namesrv', cluster.namesrvAddr, '--topic', topic, '--count', '30'], log('broadcast'), 150_000, { 'rocketmq.client.localOffsetStoreDir': offsets });
     const members = events.filter((e) => e.event === 'consumer');
     expect(members, JSON.stringify(members)).toHaveLength(2);
     for (const m of members) expect(m, JSON.stringify(members)).toMatchObject({ distinct: 30, total: 30 });
@@ -42,7 +42,7 @@ describe.skipIf(skip !== undefined)(`consumer features with the go client${skip 
     await createTopic(cluster, topic, 4);
     const orders = 4;
     const perOrder = 6;
-    const events = await runGoCheck(bin, ['orderly', '--namesrv', cluster.namesrvAddr, '--topic', topic, '--orders', String(orders), '--per-order', String(perOrder)], log('orderly'));
+    const events = await runCheckProgram(bin, ['orderly', '--namesrv', cluster.namesrvAddr, '--topic', topic, '--orders', String(orders), '--per-order', String(perOrder)], log('orderly'));
     const sent = events.filter((e) => e.event === 'sent');
     const consumed = events.filter((e) => e.event === 'consumed');
     expect(sent).toHaveLength(orders * perOrder);

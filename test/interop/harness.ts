@@ -430,8 +430,8 @@ export function buildGoCheck(name: string): string {
   return out;
 }
 
-/** Runs a Go check program to its end and returns its JSON events (as runJavaCheck). */
-export async function runGoCheck(binary: string, args: string[], logFile: string, timeoutMs = 150_000, env: NodeJS.ProcessEnv = {}): Promise<CheckEvent[]> {
+/** Runs a check program (a Go binary, or node with a script) to its end and returns its JSON events (as runJavaCheck). */
+export async function runCheckProgram(binary: string, args: string[], logFile: string, timeoutMs = 150_000, env: NodeJS.ProcessEnv = {}): Promise<CheckEvent[]> {
   const child = spawn(binary, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const log = createWriteStream(logFile, { flags: 'a' });
   child.stderr.pipe(log);
