@@ -7,6 +7,7 @@ import { brokerConfigEntries } from '../config/broker-config.js';
 import { formatProperties, parseProperties } from '../config/properties.js';
 import { runtimeInfoEntries } from '../observability/broker-status.js';
 import { ResponseCode, SERVER_VERSION } from '../protocol/codes.js';
+import { decodeMessageRecord } from '../protocol/message.js';
 import { header, intHeader, optionalHeader, optionalIntHeader } from '../protocol/headers.js';
 import { createResponse, type RemotingCommand } from '../protocol/remoting.js';
 import type { BrokerContext } from './context.js';
@@ -62,6 +63,14 @@ export class AdminProcessor {
     return createResponse(req, ResponseCode.SUCCESS);
   }
 
+  /** GET_TOPIC_CONFIG (5.x mqadmin topicStatus, statsAll): one TopicConfig (TopicConfigAndQueueMapping without a mapping). */
+  topicConfig(req: RemotingCommand): RemotingCommand {
+    const topic = header(req, 'topic');
+    const tc = this.#ctx.topics.get(topic);
+    if (!tc) throw new RequestError(ResponseCode.TOPIC_NOT_EXIST, `No topic in this broker. topic: ${topic}`);
+    return createResponse(req, ResponseCode.SUCCESS, undefined, {}, jsonBody(tc));
+  }
+
   allTopicConfig(req: RemotingCommand): RemotingCommand {
     return createResponse(req, ResponseCode.SUCCESS, undefined, {}, jsonBody(this.#ctx.topics.wrapper()));
   }
@@ -98,11 +107,13 @@ export class AdminProcessor {
       pullThreadPoolQueueCapacity: '100000',
       sendThreadPoolQueueHeadWaitTimeMills: '0',
       pullThreadPoolQueueHeadWaitTimeMills: '0',
+      ackThreadPoolQueueSize: '0',
+      ackThreadPoolQueueHeadWaitTimeMills: '0',
       pageCacheLockTimeMills: '0',
       commitLogMinOffset: String(s.commitLogMinOffset),
       commitLogMaxOffset: String(s.commitLogMaxOffset),
       commitLogDiskRatio: '0.0',
-      earliestMessageTimeStamp: '0',
+      earliestMessageTimeStamp: String(this.#earliestMessageTime()),
       brokerActive: 'true',
       putMessageTimesTotal: String(ctx.stats.putMessageTimes),
       putMessageSizeTotal: String(ctx.stats.putMessageBytes),
@@ -115,6 +126,18 @@ export class AdminProcessor {
     const status = ctx.status?.();
     if (status) Object.assign(table, runtimeInfoEntries(status));
     return createResponse(req, ResponseCode.SUCCESS, undefined, {}, jsonBody({ table }));
+  }
+
+  /** Store time of the oldest message in the commit log, -1 when there is none (as Java). */
+  #earliestMessageTime(): number {
+    const store = this.#ctx.store;
+    const record = store.lookMessageByOffset(store.stats().commitLogMinOffset);
+    if (!record) return -1;
+    try {
+      return decodeMessageRecord(record)?.storeTimestamp ?? -1;
+    } catch {
+      return -1;
+    }
   }
 
   brokerConfig(req: RemotingCommand): RemotingCommand {
@@ -136,6 +159,13 @@ export class AdminProcessor {
     return createResponse(req, ResponseCode.SUCCESS, undefined, {}, Buffer.from(table, 'utf8'));
   }
 
+  /** Timer-message progress in Java's TimerCheckpoint layout (GET_TIMER_CHECK_POINT, slaves sync it). */
+  timerCheckpoint(req: RemotingCommand): RemotingCommand {
+    const body = this.#ctx.timerCheckpoint?.();
+    if (!body) throw new RequestError(ResponseCode.SYSTEM_ERROR, 'this broker has no timer message service');
+    return createResponse(req, ResponseCode.SUCCESS, undefined, {}, body);
+  }
+
   /** Pop/pull request modes per group (5.x slaves sync them); all groups use pull mode. */
   allMessageRequestModes(req: RemotingCommand): RemotingCommand {
     return createResponse(req, ResponseCode.SUCCESS, undefined, {}, jsonBody({ messageRequestModeMap: {} }));
@@ -151,8 +181,10 @@ export class AdminProcessor {
     return createResponse(req, ResponseCode.SUCCESS, undefined, { offset: String(offset) });
   }
 
+  /** SEARCH_OFFSET_BY_TIMESTAMP; 5.x clients may add boundaryType (lower/upper, BoundaryType.getType). */
   searchOffset(req: RemotingCommand): RemotingCommand {
-    const offset = this.#ctx.store.getOffsetInQueueByTime(header(req, 'topic'), intHeader(req, 'queueId'), intHeader(req, 'timestamp'));
+    const boundary = optionalHeader(req, 'boundaryType')?.toLowerCase() === 'upper' ? 'UPPER' : 'LOWER';
+    const offset = this.#ctx.store.getOffsetInQueueByTime(header(req, 'topic'), intHeader(req, 'queueId'), intHeader(req, 'timestamp'), boundary);
     return createResponse(req, ResponseCode.SUCCESS, undefined, { offset: String(offset) });
   }
 
@@ -221,6 +253,48 @@ export class AdminProcessor {
       messageModel: info.messageModel,
       consumeFromWhere: info.consumeFromWhere,
     }));
+  }
+
+  /**
+   * GET_CONSUME_STATS (mqadmin consumerProgress): broker and consumer offset per queue of the
+   * group's topics, keyed by MessageQueue in fastjson's object-key form (like topicStats).
+   * Topics: `topicList` (";"-separated) if given, else `topic`, else those the group has offsets
+   * for; without topicList, topics the online group does not subscribe to are left out (as Java).
+   */
+  consumeStats(req: RemotingCommand): RemotingCommand {
+    const ctx = this.#ctx;
+    const group = header(req, 'consumerGroup');
+    const listed = (optionalHeader(req, 'topicList') ?? '').split(';').filter((t) => t !== '');
+    let topics: string[];
+    if (listed.length > 0) topics = listed;
+    else {
+      const one = optionalHeader(req, 'topic');
+      topics = one ? [one] : ctx.offsets.topicsOf(group);
+      const subs = ctx.clients.consumers.get(group)?.subscriptions;
+      if (subs && subs.size > 0) topics = topics.filter((t) => subs.has(t));
+    }
+    const entries: string[] = [];
+    for (const topic of [...new Set(topics)].sort()) {
+      const tc = ctx.topics.get(topic);
+      if (!tc) continue;
+      for (let q = 0; q < tc.readQueueNums; q++) {
+        const brokerOffset = Math.max(0, ctx.store.getMaxOffsetInQueue(topic, q));
+        const consumerOffset = Math.max(0, ctx.offsets.query(group, topic, q));
+        const lastTimestamp = consumerOffset > 0 ? Math.max(0, ctx.store.getMessageStoreTimestamp(topic, q, consumerOffset - 1)) : 0;
+        const mq = JSON.stringify({ brokerName: ctx.config.brokerName, queueId: q, topic });
+        entries.push(`${mq}:${JSON.stringify({ brokerOffset, consumerOffset, lastTimestamp, pullOffset: consumerOffset })}`);
+      }
+    }
+    return createResponse(req, ResponseCode.SUCCESS, undefined, {}, Buffer.from(`{"consumeTps":0.0,"offsetTable":{${entries.join(',')}}}`, 'utf8'));
+  }
+
+  /** QUERY_TOPIC_CONSUME_BY_WHO: groups with offsets for the topic or online and subscribed to it. */
+  topicConsumeByWho(req: RemotingCommand): RemotingCommand {
+    const ctx = this.#ctx;
+    const topic = header(req, 'topic');
+    const groups = new Set(ctx.offsets.groupsOf(topic));
+    for (const [group, info] of ctx.clients.consumers) if (info.subscriptions.has(topic)) groups.add(group);
+    return createResponse(req, ResponseCode.SUCCESS, undefined, {}, jsonBody({ groupList: [...groups].sort() }));
   }
 
   producerConnections(req: RemotingCommand): RemotingCommand {

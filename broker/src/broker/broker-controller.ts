@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { RequestError } from '../common/errors.js';
 import { brokerConfigEntries, loadBrokerConfig, type BrokerConfig } from '../config/broker-config.js';
-import { isWriteable, RequestCode, ResponseCode } from '../protocol/codes.js';
+import { isWriteable, Perm, RequestCode, ResponseCode } from '../protocol/codes.js';
 import { encodeHost } from '../protocol/message.js';
 import { HAClient } from '../ha/ha-client.js';
 import { HAService } from '../ha/ha-service.js';
@@ -16,6 +16,8 @@ import { BrokerObservability } from '../observability/broker-observability.js';
 import type { BrokerStatusSource } from '../observability/broker-status.js';
 import { PRODUCT_VERSION, ROCKETMQ_VERSION } from '../observability/version.js';
 import { AdminProcessor } from './admin-processor.js';
+import { QueryMessageProcessor } from './processors/query-message-processor.js';
+import { ResetOffsetProcessor } from './processors/reset-offset-processor.js';
 import { ClientManager } from './client-manager.js';
 import { ClientProcessor } from './client-processor.js';
 import type { BrokerContext, BrokerStats } from './context.js';
@@ -26,10 +28,13 @@ import { ReplicationManager } from './replication-manager.js';
 import { SlaveSynchronizer } from './slave-sync.js';
 import { PullRequestHoldService } from './pull-hold-service.js';
 import { ScheduleMessageService, delayLevelsOf, scheduleTagsCodeOf } from './schedule-message-service.js';
+import { TimerMessageService } from './timer-message-service.js';
 import { SendBackProcessor } from './send-back-processor.js';
 import { LockBatchProcessor, RebalanceLockManager } from './rebalance-lock-manager.js';
 import { ReplyMessageProcessor } from './reply-processor.js';
 import { SendMessageProcessor } from './send-processor.js';
+import { EndTransactionProcessor } from './transaction/end-transaction-processor.js';
+import { TransactionalMessageService } from './transaction/transactional-message-service.js';
 import { initUniqIdPrefix } from './uniq-id.js';
 
 const OFFSET_PERSIST_INTERVAL_MS = 5_000;
@@ -38,6 +43,7 @@ const OFFSET_PERSIST_INTERVAL_MS = 5_000;
 const RUNTIME_KEYS = new Set([
   'brokerPermission', 'brokerRole', 'brokerId', 'haMasterAddress', 'namesrvAddr', 'slaveReadEnable', 'longPollingEnable',
   'shortPollingTimeMills', 'autoCreateTopicEnable', 'autoCreateSubscriptionGroup', 'defaultTopicQueueNums',
+  'transactionTimeOut', 'transactionCheckMax', 'transactionCheckInterval', 'rejectTransactionMessage',
 ]);
 const CLIENT_SCAN_INTERVAL_MS = 10_000;
 const SEEK_MASTER_INTERVAL_MS = 2_000;
@@ -62,6 +68,10 @@ export class BrokerController {
   readonly replication: ReplicationManager;
   /** Delayed messages: delivers SCHEDULE_TOPIC_XXXX entries when due (master only). */
   readonly schedule: ScheduleMessageService;
+  /** 5.x timer messages: delivers rmq_sys_wheel_timer entries at their TIMER_OUT_MS (master only). */
+  readonly timers: TimerMessageService;
+  /** Transactional messages: END_TRANSACTION and the check-back service (master only). */
+  readonly transactions: TransactionalMessageService;
   /** Orderly consumption: queue locks per consumer group (LOCK_BATCH_MQ / UNLOCK_BATCH_MQ). */
   readonly locks: RebalanceLockManager;
   /** /healthz /readyz /status /metrics, and the send/pull metrics. */
@@ -105,6 +115,9 @@ export class BrokerController {
         diskSpaceWarningLevelRatio: config.diskSpaceWarningLevelRatio,
         cleanResourceInterval: config.cleanResourceInterval,
         tagsCodeOf: scheduleTagsCodeOf(delayLevelsOf(config.messageDelayLevel)),
+        messageIndexEnable: config.messageIndexEnable,
+        maxHashSlotNum: config.maxHashSlotNum,
+        maxIndexNum: config.maxIndexNum,
         logger: log,
       });
     this.topics = new TopicConfigManager(configDir, log);
@@ -118,6 +131,24 @@ export class BrokerController {
       levelsMs: delayLevelsOf(config.messageDelayLevel),
       flushIntervalMs: config.flushDelayOffsetInterval,
       isMultiTagTopic: (topic) => this.topics.get(topic)?.topicFilterType === 'MULTI_TAG',
+      log,
+    });
+    this.timers = new TimerMessageService({
+      store: this.store,
+      configDir,
+      flushIntervalMs: config.flushDelayOffsetInterval,
+      isMultiTagTopic: (topic) => this.topics.get(topic)?.topicFilterType === 'MULTI_TAG',
+      log,
+    });
+    this.transactions = new TransactionalMessageService({
+      store: this.store,
+      offsets: this.offsets,
+      producerChannel: (group) => this.clients.availableProducerChannel(group)?.conn,
+      settings: () => this.config,
+      brokerHost: encodeHost(`${config.brokerIP1}:${config.listenPort}`),
+      ensureTopic: (topic) => {
+        if (this.topics.createSystemTopicIfAbsent(topic, 1, Perm.READ | Perm.WRITE).created) this.registrar.registerSoon();
+      },
       log,
     });
     this.#server = new RemotingServer(log, {
@@ -135,7 +166,7 @@ export class BrokerController {
       slaveSyncIntervalMs: config.slaveSyncIntervalMillis,
       store,
       client: this.#outbound,
-      slaveSync: new SlaveSynchronizer(this.#outbound, { topics: this.topics, groups: this.groups, offsets: this.offsets, delayOffsets: this.schedule }, log),
+      slaveSync: new SlaveSynchronizer(this.#outbound, { topics: this.topics, groups: this.groups, offsets: this.offsets, delayOffsets: this.schedule, timerCheckpoint: this.timers }, log),
       namesrvs: () => this.config.namesrvAddrList,
       configDir,
       log,
@@ -234,6 +265,7 @@ export class BrokerController {
       metrics: this.observability.metrics,
       status: () => this.observability.status(),
       delayOffsetTable: () => this.schedule.encode(),
+      timerCheckpoint: () => this.timers.encodeCheckpoint(),
     };
     initUniqIdPrefix(config.brokerIP1);
     this.#registerProcessors();
@@ -269,8 +301,10 @@ export class BrokerController {
     this.groups.load();
     this.offsets.load();
     this.schedule.load();
+    this.timers.load();
     this.store.onDispatch((m) => this.pullHold.onDispatch(m));
     this.store.onDispatch((m) => this.schedule.onDispatch(m));
+    this.store.onDispatch((m) => this.timers.onDispatch(m));
     await this.replication.start();
     this.#syncScheduleWithRole();
     this.#port = await this.#server.listen(c.listenPort, c.bindAddress);
@@ -341,6 +375,11 @@ export class BrokerController {
   #syncScheduleWithRole(): void {
     if (this.replication.role === 'SLAVE') this.schedule.stop();
     else this.schedule.start();
+    if (this.replication.role === 'SLAVE') this.timers.stop();
+    else this.timers.start();
+    // Only a master checks transactions back, from the (synced) CID_RMQ_SYS_TRANS progress.
+    if (this.replication.role === 'SLAVE') this.transactions.stop();
+    else this.transactions.start();
   }
 
   #replicationFacts(): Record<string, string> {
@@ -407,6 +446,8 @@ export class BrokerController {
   async #shutdown(): Promise<void> {
     for (const t of this.#timers) clearInterval(t);
     this.schedule.stop();
+    this.timers.stop();
+    await this.transactions.shutdown();
     if (this.#started && this.config.namesrvAddrList.length > 0) await this.registrar.unregisterAll();
     // New sends are refused from here on (clients retry on another broker); parked pulls answer
     // now; sends already accepted finish (including SYNC_MASTER waits) within a bound.
@@ -420,6 +461,7 @@ export class BrokerController {
     await this.#outbound.close();
     if (this.#started) this.offsets.persist(true);
     if (this.#started) this.schedule.shutdown();
+    if (this.#started) this.timers.shutdown();
     await this.store.shutdown();
     await this.observability.stop();
   }
@@ -446,6 +488,8 @@ export class BrokerController {
     const R = RequestCode;
     for (const code of [R.SEND_MESSAGE, R.SEND_MESSAGE_V2, R.SEND_BATCH_MESSAGE]) s.register(code, (req, conn) => send.process(req, conn));
     s.register(R.CONSUMER_SEND_MSG_BACK, (req) => sendBack.process(req));
+    const endTransaction = new EndTransactionProcessor(this.#ctx, this.transactions);
+    s.register(R.END_TRANSACTION, (req, conn) => endTransaction.process(req, conn));
     const reply = new ReplyMessageProcessor(this.#ctx);
     for (const code of [R.SEND_REPLY_MESSAGE, R.SEND_REPLY_MESSAGE_V2]) s.register(code, (req, conn) => reply.process(req, conn));
     const lockBatch = new LockBatchProcessor(this.locks);
@@ -465,12 +509,18 @@ export class BrokerController {
     s.register(R.GET_BROKER_CONFIG, (req) => admin.brokerConfig(req));
     s.register(R.UPDATE_BROKER_CONFIG, (req) => admin.updateBrokerConfig(req));
     s.register(R.GET_ALL_DELAY_OFFSET, (req) => admin.allDelayOffsets(req));
+    s.register(R.GET_TIMER_CHECK_POINT, (req) => admin.timerCheckpoint(req));
     s.register(R.GET_ALL_MESSAGE_REQUEST_MODE, (req) => admin.allMessageRequestModes(req));
     s.register(R.GET_MAX_OFFSET, (req) => admin.maxOffset(req));
     s.register(R.GET_MIN_OFFSET, (req) => admin.minOffset(req));
     s.register(R.SEARCH_OFFSET_BY_TIMESTAMP, (req) => admin.searchOffset(req));
     s.register(R.GET_EARLIEST_MSG_STORETIME, (req) => admin.earliestMsgStoreTime(req));
     s.register(R.VIEW_MESSAGE_BY_ID, (req) => admin.viewMessageById(req));
+    const query = new QueryMessageProcessor(this.store);
+    s.register(R.QUERY_MESSAGE, (req) => query.queryMessage(req));
+    const reset = new ResetOffsetProcessor(this.#ctx);
+    s.register(R.INVOKE_BROKER_TO_RESET_OFFSET, (req) => reset.resetOffset(req));
+    s.register(R.INVOKE_BROKER_TO_GET_CONSUMER_STATUS, (req) => reset.consumerStatus(req));
     s.register(R.UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, (req) => admin.createSubscriptionGroup(req));
     s.register(R.GET_ALL_SUBSCRIPTIONGROUP_CONFIG, (req) => admin.allSubscriptionGroups(req));
     s.register(R.DELETE_SUBSCRIPTIONGROUP, (req) => admin.deleteSubscriptionGroup(req));
@@ -478,5 +528,8 @@ export class BrokerController {
     s.register(R.GET_TOPIC_STATS_INFO, (req) => admin.topicStats(req));
     s.register(R.GET_CONSUMER_CONNECTION_LIST, (req) => admin.consumerConnections(req));
     s.register(R.GET_PRODUCER_CONNECTION_LIST, (req) => admin.producerConnections(req));
+    s.register(R.GET_CONSUME_STATS, (req) => admin.consumeStats(req));
+    s.register(R.QUERY_TOPIC_CONSUME_BY_WHO, (req) => admin.topicConsumeByWho(req));
+    s.register(R.GET_TOPIC_CONFIG, (req) => admin.topicConfig(req));
   }
 }

@@ -133,9 +133,9 @@ describe('broker', () => {
     expect(badTopic.code).toBe(ResponseCode.INVALID_PARAMETER);
     const sys = await client.invoke(addr, sendRequest('SCHEDULE_TOPIC_XXXX', Buffer.from('x'), {}));
     expect(sys.code).toBe(ResponseCode.NO_PERMISSION);
-    const timer = await client.invoke(addr, sendRequest('T', Buffer.from('x'), { TIMER_DELAY_SEC: '3' }));
-    expect(timer.code).toBe(ResponseCode.NO_PERMISSION);
-    expect(timer.remark).toMatch(/timer messages/);
+    const timer = await client.invoke(addr, sendRequest('T', Buffer.from('x'), { TIMER_DELAY_SEC: String(4 * 24 * 3600) }));
+    expect(timer.code).toBe(ResponseCode.MESSAGE_ILLEGAL);
+    expect(timer.remark).toMatch(/timer message illegal/);
     const badQueue = await client.invoke(addr, sendRequest('T', Buffer.from('x'), {}, { queueId: 99 }));
     expect(badQueue.code).toBe(ResponseCode.INVALID_PARAMETER);
     const unknown = await client.invoke(addr, createRequest(9999));
@@ -154,6 +154,35 @@ describe('broker', () => {
     expect(r.extFields.msgId!.split(',')).toHaveLength(3);
     const pulled = decodeMessageRecords((await client.invokeOk(addr, pullRequest('G', 'Batch', 0, 0))).body!);
     expect(pulled.map((m) => [m.queueOffset, m.body.toString(), m.flag])).toEqual([[0, 'm0', 0], [1, 'm1', 1], [2, 'm2', 2]]);
+  });
+
+  it('refuses bad batches with MESSAGE_ILLEGAL and a remark, storing none of their messages', async () => {
+    await startBroker({ maxMessageSize: '4096' });
+    const batchReq = (topic: string, body: Buffer): RemotingCommand => {
+      const req = sendRequest(topic, body, {}, { v2: true });
+      req.code = RequestCode.SEND_BATCH_MESSAGE;
+      req.extFields.m = 'true';
+      return req;
+    };
+    const entry = (props: Record<string, string>, size = 8) => ({ flag: 0, body: Buffer.alloc(size, 1), properties: encodeProperties(props) });
+    const cases: [string, RemotingCommand, RegExp][] = [
+      ['oversize', batchReq('B', encodeBatchBody([entry({}, 3000), entry({}, 3000)])), /6044 bytes exceeds/],
+      ['empty', batchReq('B', Buffer.alloc(0)), /batch is empty/],
+      ['truncated entry', batchReq('B', encodeBatchBody([entry({})]).subarray(0, 20)), /batch entry 0/],
+      ['delay level inside', batchReq('B', encodeBatchBody([entry({}), entry({ DELAY: '2' })])), /delay level is not supported in batch/],
+      ['timer inside', batchReq('B', encodeBatchBody([entry({ TIMER_DELAY_SEC: '5' })])), /timer message .* not supported in batch/],
+      ['transaction half inside', batchReq('B', encodeBatchBody([entry({ TRAN_MSG: 'true' })])), /cannot hold transaction messages/],
+      ['to a retry topic', batchReq('%RETRY%G', encodeBatchBody([entry({})])), /does not support retry group/],
+    ];
+    for (const [name, req, remark] of cases) {
+      const r = await client.invoke(addr, req);
+      expect([name, r.code]).toEqual([name, ResponseCode.MESSAGE_ILLEGAL]);
+      expect(r.remark, name).toMatch(remark);
+    }
+    expect(broker.store.getMaxOffsetInQueue('B', 0)).toBe(0);
+    // The connection is still good.
+    const ok = await client.invokeOk(addr, batchReq('B', encodeBatchBody([entry({}), entry({})])));
+    expect(ok.extFields.msgId!.split(',')).toHaveLength(2);
   });
 
   it('long-polls an empty pull until a message arrives, filters tags, and reports moved offsets', async () => {

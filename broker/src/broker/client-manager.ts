@@ -119,6 +119,15 @@ export class ClientManager {
     return best;
   }
 
+  /**
+   * A live connection of a producer of `group` (ProducerManager.getAvailableChannel, used for
+   * transaction check-back): a random open one, so checks spread over the group's producers.
+   */
+  availableProducerChannel(group: string): ClientChannel | undefined {
+    const open = [...(this.producers.get(group)?.values() ?? [])].filter((c) => !c.conn.closed);
+    return open.length > 0 ? open[Math.floor(Math.random() * open.length)] : undefined;
+  }
+
   consumerIds(group: string): string[] {
     const g = this.consumers.get(group);
     return g ? [...g.channels.values()].map((c) => c.clientId) : [];

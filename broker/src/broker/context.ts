@@ -61,4 +61,6 @@ export interface BrokerContext {
   status?(): BrokerStatus;
   /** delayOffset.json text (GET_ALL_DELAY_OFFSET); absent in test contexts without a scheduler. */
   delayOffsetTable?(): string;
+  /** GET_TIMER_CHECK_POINT body (Java's TimerCheckpoint layout); absent without a timer service. */
+  timerCheckpoint?(): Buffer;
 }

@@ -14,11 +14,13 @@ export const SCHEDULE_TOPIC = 'SCHEDULE_TOPIC_XXXX';
 export const TRANS_HALF_TOPIC = 'RMQ_SYS_TRANS_HALF_TOPIC';
 export const TRANS_OP_HALF_TOPIC = 'RMQ_SYS_TRANS_OP_HALF_TOPIC';
 export const TRANS_CHECK_MAX_TIME_TOPIC = 'TRANS_CHECK_MAX_TIME_TOPIC';
+/** 5.x timer messages wait here (TimerMessageStore.TIMER_TOPIC). */
+export const TIMER_QUEUE_TOPIC = 'rmq_sys_wheel_timer';
 export const RETRY_GROUP_TOPIC_PREFIX = '%RETRY%';
 export const DLQ_GROUP_TOPIC_PREFIX = '%DLQ%';
 
 /** Topics clients may not send to (TopicValidator.NOT_ALLOWED_SEND_TOPIC_SET). */
-export const NOT_ALLOWED_SEND_TOPICS = new Set([SCHEDULE_TOPIC, TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC, TRANS_CHECK_MAX_TIME_TOPIC, SELF_TEST_TOPIC, OFFSET_MOVED_EVENT]);
+export const NOT_ALLOWED_SEND_TOPICS = new Set([SCHEDULE_TOPIC, TIMER_QUEUE_TOPIC, TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC, TRANS_CHECK_MAX_TIME_TOPIC, SELF_TEST_TOPIC, OFFSET_MOVED_EVENT]);
 
 export interface TopicDefaults {
   clusterName: string;
@@ -57,6 +59,7 @@ export class TopicConfigManager {
       newTopicConfig(d.brokerName, 1, Perm.INHERIT | Perm.READ | Perm.WRITE),
       newTopicConfig(OFFSET_MOVED_EVENT, 1),
       newTopicConfig(SCHEDULE_TOPIC, 18),
+      newTopicConfig(TIMER_QUEUE_TOPIC, 1),
       newTopicConfig(TRANS_HALF_TOPIC, 1),
       newTopicConfig(TRANS_OP_HALF_TOPIC, 1),
       newTopicConfig(`${d.clusterName}_REPLY_TOPIC`, 1),
@@ -184,7 +187,7 @@ function toSubscriptionGroupConfig(name: string, v: unknown): SubscriptionGroupC
 }
 
 /** Groups that RocketMQ brokers know without being told (MixAll). */
-const SYSTEM_GROUPS = ['TOOLS_CONSUMER', 'FILTERSRV_CONSUMER', 'SELF_TEST_C_GROUP', 'CID_ONS-HTTP-PROXY', 'CID_ONSAPI_PULL', 'CID_ONSAPI_PERMISSION', 'CID_ONSAPI_OWNER', 'CID_SYS_RMQ_TRANS'];
+const SYSTEM_GROUPS = ['TOOLS_CONSUMER', 'FILTERSRV_CONSUMER', 'SELF_TEST_C_GROUP', 'CID_ONS-HTTP-PROXY', 'CID_ONSAPI_PULL', 'CID_ONSAPI_PERMISSION', 'CID_ONSAPI_OWNER', 'CID_RMQ_SYS_TRANS'];
 
 export class SubscriptionGroupManager {
   readonly #table = new Map<string, SubscriptionGroupConfig>();

@@ -1,60 +1,19 @@
 // Delayed messages, consume retry and the DLQ, in-process over real sockets: delivery timing and
 // order, restart durability, delayOffset.json, CONSUMER_SEND_MSG_BACK → %RETRY% → %DLQ%, and a
 // slave that syncs delay progress without delivering.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger, silentLogger } from '../common/logger.js';
+import { describe, expect, it } from 'vitest';
 import { loadBrokerConfig } from '../config/broker-config.js';
-import { NameServer } from '../namesrv/namesrv.js';
 import { RequestCode, ResponseCode } from '../protocol/codes.js';
 import { decodeMessageRecords, encodeProperties, getProperty, type DecodedRecord } from '../protocol/message.js';
 import { createRequest, type RemotingCommand } from '../protocol/remoting.js';
-import { RemotingClient } from '../transport/client.js';
-import { BrokerController } from './broker-controller.js';
+import { randomTestPort, useBrokerTestBed, waitFor } from './broker.testbed.js';
 import { SCHEDULE_TOPIC } from './metadata.js';
 import { PullSysFlag } from './pull-processor.js';
 
-let dir: string;
-let namesrv: NameServer;
-let client: RemotingClient;
-const brokers: BrokerController[] = [];
-const log = () => (process.env.DEBUG_BROKER ? createLogger('t', 'debug') : silentLogger());
-
-async function startBroker(name: string, extra: Record<string, string> = {}, port = 20000 + Math.floor(Math.random() * 12000)): Promise<BrokerController> {
-  const raw = new Map(Object.entries({
-    brokerName: 'broker-d',
-    brokerIP1: '127.0.0.1',
-    bindAddress: '127.0.0.1',
-    listenPort: String(port),
-    haListenPort: String(port + 1),
-    healthPort: '-1',
-    namesrvAddr: `127.0.0.1:${namesrv.port}`,
-    storePathRootDir: join(dir, name),
-    mappedFileSizeCommitLog: String(8 * 1024 * 1024),
-    messageDelayLevel: '1s 2s 3s',
-    ...extra,
-  }));
-  const b = new BrokerController(loadBrokerConfig(raw).config, log(), {}, raw);
-  await b.start();
-  brokers.push(b);
-  return b;
-}
-
-beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'schedule-test-'));
-  namesrv = new NameServer({ listenPort: 0, bindAddress: '127.0.0.1' }, silentLogger());
-  await namesrv.start();
-  client = new RemotingClient(silentLogger());
-});
-
-afterEach(async () => {
-  await client.close();
-  for (const b of brokers.splice(0)) await b.shutdown();
-  await namesrv.shutdown();
-  rmSync(dir, { recursive: true, force: true });
-});
+const bed = useBrokerTestBed('schedule-test-', { brokerName: 'broker-d', messageDelayLevel: '1s 2s 3s' });
+const startBroker = bed.startBroker.bind(bed);
 
 function send(topic: string, body: string, props: Record<string, string>, extra: Record<string, string> = {}): RemotingCommand {
   return createRequest(RequestCode.SEND_MESSAGE, {
@@ -64,23 +23,15 @@ function send(topic: string, body: string, props: Record<string, string>, extra:
 }
 
 async function pull(addr: string, topic: string, queueId = 0, offset = 0): Promise<DecodedRecord[]> {
-  const r = await client.invoke(addr, createRequest(RequestCode.PULL_MESSAGE, {
+  const r = await bed.client.invoke(addr, createRequest(RequestCode.PULL_MESSAGE, {
     consumerGroup: 'CG', topic, queueId: String(queueId), queueOffset: String(offset), maxMsgNums: '32', sysFlag: String(PullSysFlag.SUBSCRIPTION),
     commitOffset: '0', suspendTimeoutMillis: '0', subscription: '*', subVersion: '0', expressionType: 'TAG',
   }));
   return r.code === ResponseCode.SUCCESS ? decodeMessageRecords(r.body!) : [];
 }
 
-async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 8000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 async function createTopic(addr: string, topic: string): Promise<void> {
-  await client.invokeOk(addr, createRequest(RequestCode.UPDATE_AND_CREATE_TOPIC, { topic, defaultTopic: 'TBW102', readQueueNums: '1', writeQueueNums: '1', perm: '6', topicFilterType: 'SINGLE_TAG', order: 'false' }));
+  await bed.client.invokeOk(addr, createRequest(RequestCode.UPDATE_AND_CREATE_TOPIC, { topic, defaultTopic: 'TBW102', readQueueNums: '1', writeQueueNums: '1', perm: '6', topicFilterType: 'SINGLE_TAG', order: 'false' }));
 }
 
 describe('delayed messages', () => {
@@ -88,11 +39,11 @@ describe('delayed messages', () => {
     const b = await startBroker('a');
     await createTopic(b.brokerAddr, 'T');
     const sentAt = Date.now();
-    const r = await client.invokeOk(b.brokerAddr, send('T', 'one', { TAGS: 'A', KEYS: 'k', DELAY: '1', UNIQ_KEY: 'U1' }));
+    const r = await bed.client.invokeOk(b.brokerAddr, send('T', 'one', { TAGS: 'A', KEYS: 'k', DELAY: '1', UNIQ_KEY: 'U1' }));
     expect(r.code).toBe(ResponseCode.SUCCESS);
-    await client.invokeOk(b.brokerAddr, send('T', 'two', { DELAY: '1' }));
-    await client.invokeOk(b.brokerAddr, send('T', 'late', { DELAY: '99' })); // clamped to level 3
-    await client.invokeOk(b.brokerAddr, send('T', 'now', {}));
+    await bed.client.invokeOk(b.brokerAddr, send('T', 'two', { DELAY: '1' }));
+    await bed.client.invokeOk(b.brokerAddr, send('T', 'late', { DELAY: '99' })); // clamped to level 3
+    await bed.client.invokeOk(b.brokerAddr, send('T', 'now', {}));
     expect((await pull(b.brokerAddr, 'T')).map((m) => m.body.toString())).toEqual(['now']);
     expect(b.store.getMaxOffsetInQueue(SCHEDULE_TOPIC, 0)).toBe(2);
     expect(b.store.getMaxOffsetInQueue(SCHEDULE_TOPIC, 2)).toBe(1);
@@ -117,17 +68,16 @@ describe('delayed messages', () => {
     expect(at3).toBeGreaterThanOrEqual(3000);
     expect(at3).toBeLessThan(4000);
     await b.shutdown();
-    const json = readFileSync(join(dir, 'a', 'config', 'delayOffset.json'), 'utf8');
+    const json = readFileSync(join(bed.dir, 'a', 'config', 'delayOffset.json'), 'utf8');
     expect(json).toMatch(/^\{"offsetTable":\{1:2,2:0,3:1\},"dataVersion":\{"counter":\d+,"stateVersion":0,"timestamp":\d+\}\}$/);
   });
 
   it('delivers a message that fell due while the broker was down right after start, once', async () => {
-    const port = 20000 + Math.floor(Math.random() * 12000);
+    const port = randomTestPort();
     let b = await startBroker('r', {}, port);
     await createTopic(b.brokerAddr, 'T');
-    await client.invokeOk(b.brokerAddr, send('T', 'x', { DELAY: '1' }));
-    await b.shutdown();
-    brokers.splice(0);
+    await bed.client.invokeOk(b.brokerAddr, send('T', 'x', { DELAY: '1' }));
+    await bed.stopBroker(b);
     await new Promise((r) => setTimeout(r, 1300));
     const restartedAt = Date.now();
     b = await startBroker('r', {}, port);
@@ -156,12 +106,12 @@ describe('consume retry and DLQ', () => {
     const b = await startBroker('s', { messageDelayLevel: '1s 1s 1s 1s 1s 1s' });
     const addr = b.brokerAddr;
     await createTopic(addr, 'T');
-    await client.invokeOk(addr, send('T', 'body', { TAGS: 'A', UNIQ_KEY: 'U9' }));
+    await bed.client.invokeOk(addr, send('T', 'body', { TAGS: 'A', UNIQ_KEY: 'U9' }));
     const [orig] = await pull(addr, 'T');
     const retry = '%RETRY%CG';
 
     // reconsumeTimes 0, level 0 → 3 + 0 = level 3 (queue 2)
-    expect((await client.invoke(addr, sendBack(orig!.physicalOffset, 0, 2))).code).toBe(ResponseCode.SUCCESS);
+    expect((await bed.client.invoke(addr, sendBack(orig!.physicalOffset, 0, 2))).code).toBe(ResponseCode.SUCCESS);
     expect(b.store.getMaxOffsetInQueue(SCHEDULE_TOPIC, 2)).toBe(1);
     expect(b.topics.get(retry)).toMatchObject({ perm: 6, writeQueueNums: 1 });
     await waitFor(async () => (await pull(addr, retry)).length === 1, 'first retry');
@@ -174,7 +124,7 @@ describe('consume retry and DLQ', () => {
     expect(getProperty(r1.properties, 'WAIT')).toBe('false');
 
     // reconsumeTimes 1 → level 4 (queue 3)
-    expect((await client.invoke(addr, sendBack(r1.physicalOffset, 0, 2))).code).toBe(ResponseCode.SUCCESS);
+    expect((await bed.client.invoke(addr, sendBack(r1.physicalOffset, 0, 2))).code).toBe(ResponseCode.SUCCESS);
     expect(b.store.getMaxOffsetInQueue(SCHEDULE_TOPIC, 3)).toBe(1);
     await waitFor(async () => (await pull(addr, retry)).length === 2, 'second retry');
     const r2 = (await pull(addr, retry))[1]!;
@@ -182,27 +132,27 @@ describe('consume retry and DLQ', () => {
     expect(getProperty(r2.properties, 'ORIGIN_MESSAGE_ID')).toBe(getProperty(r1.properties, 'ORIGIN_MESSAGE_ID'));
 
     // reconsumeTimes 2 ≥ max 2 → DLQ, stored at once, topic created and routable
-    expect((await client.invoke(addr, sendBack(r2.physicalOffset, 0, 2))).code).toBe(ResponseCode.SUCCESS);
+    expect((await bed.client.invoke(addr, sendBack(r2.physicalOffset, 0, 2))).code).toBe(ResponseCode.SUCCESS);
     const dlq = await pull(addr, '%DLQ%CG');
     expect(dlq).toHaveLength(1);
     expect(dlq[0]!.reconsumeTimes).toBe(3);
     expect(getProperty(dlq[0]!.properties, 'RETRY_TOPIC')).toBe('T');
     expect(b.topics.get('%DLQ%CG')).toMatchObject({ perm: 6, readQueueNums: 1, writeQueueNums: 1 });
-    await waitFor(() => namesrv.routes.getRoute('%DLQ%CG') !== undefined, 'DLQ route');
+    await waitFor(() => bed.namesrv.routes.getRoute('%DLQ%CG') !== undefined, 'DLQ route');
 
     // delayLevel < 0 → DLQ directly; unknown offset → SYSTEM_ERROR
-    expect((await client.invoke(addr, sendBack(orig!.physicalOffset, -1))).code).toBe(ResponseCode.SUCCESS);
+    expect((await bed.client.invoke(addr, sendBack(orig!.physicalOffset, -1))).code).toBe(ResponseCode.SUCCESS);
     expect(await pull(addr, '%DLQ%CG')).toHaveLength(2);
-    expect((await client.invoke(addr, sendBack(999_999, 0))).code).toBe(ResponseCode.SYSTEM_ERROR);
+    expect((await bed.client.invoke(addr, sendBack(999_999, 0))).code).toBe(ResponseCode.SYSTEM_ERROR);
   });
 
   it('applies the DLQ rule to messages clients send to %RETRY% themselves', async () => {
     const b = await startBroker('c');
     const addr = b.brokerAddr;
-    const ok = await client.invokeOk(addr, send('%RETRY%CG', 'again', { DELAY: '1', RETRY_TOPIC: 'T' }, { reconsumeTimes: '1', maxReconsumeTimes: '2' }));
+    const ok = await bed.client.invokeOk(addr, send('%RETRY%CG', 'again', { DELAY: '1', RETRY_TOPIC: 'T' }, { reconsumeTimes: '1', maxReconsumeTimes: '2' }));
     expect(ok.code).toBe(ResponseCode.SUCCESS);
     await waitFor(async () => (await pull(addr, '%RETRY%CG')).length === 1, 'client retry delivered');
-    await client.invokeOk(addr, send('%RETRY%CG', 'dead', { DELAY: '1' }, { reconsumeTimes: '3', maxReconsumeTimes: '2' }));
+    await bed.client.invokeOk(addr, send('%RETRY%CG', 'dead', { DELAY: '1' }, { reconsumeTimes: '3', maxReconsumeTimes: '2' }));
     const dlq = await pull(addr, '%DLQ%CG');
     expect(dlq.map((m) => m.body.toString())).toEqual(['dead']);
     expect(dlq[0]!.reconsumeTimes).toBe(3);
@@ -214,14 +164,14 @@ describe('delayed messages with a slave', () => {
     const master = await startBroker('m', { brokerRole: 'ASYNC_MASTER', slaveSyncIntervalMillis: '500', haSendHeartbeatInterval: '500' });
     const slave = await startBroker('sl', { brokerRole: 'SLAVE', brokerId: '1', slaveSyncIntervalMillis: '500', haSendHeartbeatInterval: '500' });
     await createTopic(master.brokerAddr, 'T');
-    await client.invokeOk(master.brokerAddr, send('T', 'd', { DELAY: '1' }));
+    await bed.client.invokeOk(master.brokerAddr, send('T', 'd', { DELAY: '1' }));
     await waitFor(() => master.store.getMaxOffsetInQueue('T', 0) === 1, 'master delivery');
     await waitFor(() => slave.schedule.offsetOf(1) === 1, 'slave delay offset sync', 15_000);
     await waitFor(() => slave.store.getMaxOffsetInQueue('T', 0) === 1, 'replicated delivery');
     expect(slave.schedule.active).toBe(false);
     expect(slave.schedule.delivered).toBe(0);
     expect(master.schedule.delivered).toBe(1);
-    const back = await client.invoke(slave.brokerAddr, createRequest(RequestCode.CONSUMER_SEND_MSG_BACK, { offset: '0', group: 'CG', delayLevel: '0', unitMode: 'false' }));
+    const back = await bed.client.invoke(slave.brokerAddr, createRequest(RequestCode.CONSUMER_SEND_MSG_BACK, { offset: '0', group: 'CG', delayLevel: '0', unitMode: 'false' }));
     expect(back.code).toBe(ResponseCode.SYSTEM_ERROR);
     expect(back.remark).toMatch(/no master available/);
   });
@@ -232,10 +182,10 @@ describe('delayed messages with a slave', () => {
     const slave = await startBroker('ps', { brokerRole: 'SLAVE', brokerId: '1', ...opts });
     await createTopic(master.brokerAddr, 'T');
     const sentAt = Date.now();
-    await client.invokeOk(master.brokerAddr, send('T', 'p', { DELAY: '3' }));
+    await bed.client.invokeOk(master.brokerAddr, send('T', 'p', { DELAY: '3' }));
     await waitFor(() => slave.store.getMaxOffsetInQueue(SCHEDULE_TOPIC, 2) === 1, 'replicated schedule entry');
     const update = (addr: string, props: Record<string, string>): Promise<RemotingCommand> =>
-      client.invoke(addr, createRequest(RequestCode.UPDATE_BROKER_CONFIG, {}, Buffer.from(Object.entries(props).map(([k, v]) => `${k}=${v}`).join('\n'))), 15_000);
+      bed.client.invoke(addr, createRequest(RequestCode.UPDATE_BROKER_CONFIG, {}, Buffer.from(Object.entries(props).map(([k, v]) => `${k}=${v}`).join('\n'))), 15_000);
     expect((await update(master.brokerAddr, { brokerRole: 'SLAVE', brokerId: '2', haMasterAddress: '' })).code).toBe(ResponseCode.SUCCESS);
     expect(master.schedule.active).toBe(false);
     expect((await update(slave.brokerAddr, { brokerRole: 'ASYNC_MASTER', haMasterAddress: '' })).code).toBe(ResponseCode.SUCCESS);

@@ -16,6 +16,7 @@ import { parseDelayLevels } from '../config/broker-config.js';
 import { decodeMessageRecord, decodeProperties, encodeProperties, getProperty, Prop, SysFlag, tagsCode, type DecodedRecord } from '../protocol/message.js';
 import type { DispatchedMessage, MessageStore, PutMessageInput } from '../store/message-store.js';
 import { SCHEDULE_TOPIC } from './metadata.js';
+import { TIMER_TOPIC, TimerProp } from './timer-message-service.js';
 
 /** Retry delay after a failed put of a due message (Java DELAY_FOR_A_PERIOD). */
 const RETRY_AFTER_FAILURE_MS = 10_000;
@@ -34,12 +35,16 @@ export interface ScheduleOptions {
   log: Logger;
 }
 
-/** Consume-queue tag code of a stored record, with the configured delay levels (store recovery). */
+/** Consume-queue tag code of a stored record, with the configured delay levels (store recovery); a timer entry's is its TIMER_OUT_MS. */
 export function scheduleTagsCodeOf(levelsMs: readonly number[]): (topic: string, properties: string, storeTimestamp: number) => number {
   return (topic, properties, storeTimestamp) => {
     if (topic === SCHEDULE_TOPIC) {
       const level = Number(getProperty(properties, Prop.DELAY) ?? '0');
       if (Number.isInteger(level) && level > 0) return storeTimestamp + levelsMs[Math.min(level, levelsMs.length) - 1]!;
+    }
+    if (topic === TIMER_TOPIC) {
+      const at = Number(getProperty(properties, TimerProp.OUT_MS));
+      if (Number.isFinite(at)) return at;
     }
     return tagsCode(getProperty(properties, Prop.TAGS));
   };
@@ -299,7 +304,7 @@ export class ScheduleMessageService {
   }
 }
 
-/** Properties of 5.x timer messages (arbitrary delivery time), which this broker refuses. */
+/** Properties of 5.x timer messages (arbitrary delivery time); a delay level wins over them. */
 export const TIMER_PROPERTIES = ['TIMER_DELIVER_MS', 'TIMER_DELAY_MS', 'TIMER_DELAY_SEC'] as const;
 
 export interface ScheduledPlacement {

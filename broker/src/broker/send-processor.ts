@@ -1,6 +1,6 @@
 // SEND_MESSAGE, SEND_MESSAGE_V2 and SEND_BATCH_MESSAGE: validate, auto-create the topic when
 // allowed, append to the store and answer with offsets and ids.
-import { RequestError } from '../common/errors.js';
+import { ProtocolError, RequestError } from '../common/errors.js';
 import { topicNameProblem, type TopicConfig } from '../common/topic-config.js';
 import { isWriteable, Perm, ResponseCode } from '../protocol/codes.js';
 import { expandSendV2Fields } from '../protocol/headers.js';
@@ -21,6 +21,8 @@ import type { RemotingConnection } from '../transport/connection.js';
 import type { BrokerContext } from './context.js';
 import { NOT_ALLOWED_SEND_TOPICS, RETRY_GROUP_TOPIC_PREFIX, DLQ_GROUP_TOPIC_PREFIX, TBW102 } from './metadata.js';
 import { delayLevelsOf, placeDelayed, TIMER_PROPERTIES, type ScheduledPlacement } from './schedule-message-service.js';
+import { placeTimer } from './timer-message-service.js';
+import { isTransactionHalf, placeHalf, resetTransactionValue } from './transaction/transaction-util.js';
 import { createUniqId } from './uniq-id.js';
 
 /** MQVersion V3_4_9: from this client version on, maxReconsumeTimes in a request counts. */
@@ -98,6 +100,8 @@ export class SendMessageProcessor {
     const batch = req.code === 320;
     const topicConfig = this.#checkTopic(h, conn);
     const queueId = this.#chooseQueue(h, topicConfig);
+    // As Java: retry/DLQ routing needs per-message reconsume times, which a batch does not carry.
+    if (batch && h.topic.startsWith(RETRY_GROUP_TOPIC_PREFIX)) throw new RequestError(ResponseCode.MESSAGE_ILLEGAL, `batch request does not support retry group ${h.topic}`);
     const dlq = !batch && h.topic.startsWith(RETRY_GROUP_TOPIC_PREFIX) ? this.#deadLetterTarget(h, req) : undefined;
     const body = req.body ?? Buffer.alloc(0);
     const maxSize = this.#ctx.config.maxMessageSize;
@@ -109,7 +113,13 @@ export class SendMessageProcessor {
     let result: PutResult;
     let transactionId: string | undefined;
     if (batch) {
-      const entries = decodeBatchBody(body);
+      let entries: ReturnType<typeof decodeBatchBody>;
+      try {
+        entries = decodeBatchBody(body);
+      } catch (err) {
+        if (err instanceof ProtocolError) throw new RequestError(ResponseCode.MESSAGE_ILLEGAL, `malformed batch body: ${err.message}`);
+        throw err;
+      }
       if (entries.length === 0) throw new RequestError(ResponseCode.MESSAGE_ILLEGAL, 'the batch is empty');
       const inputs = entries.map((e) => this.#toInput(h, topicConfig, queueId, sysFlag, bornHost, e.body, e.properties, e.flag, false));
       result = await this.#ctx.store.putMessages(inputs);
@@ -215,21 +225,33 @@ export class SendMessageProcessor {
     deadLetter = false,
   ): PutMessageInput {
     const props = decodeProperties(propertiesText);
-    if ((sysFlag & SysFlag.TRANSACTION_MASK) === SysFlag.TRANSACTION_PREPARED || props.get(Prop.TRAN_MSG) === 'true') {
-      throw new RequestError(ResponseCode.NO_PERMISSION, 'transaction messages are not supported by this broker yet');
-    }
+    const half = this.#checkTransactionHalf(props, sysFlag, h.reconsumeTimes, addUniqKey);
+    // Stored without transaction bits so the half topic's consume queue indexes it.
+    const storedSysFlag = half ? resetTransactionValue(sysFlag, SysFlag.TRANSACTION_NOT_TYPE) : sysFlag;
     // As 5.x handleRetryAndDLQ: a dead letter is stored at once (DELAY -1), never delayed.
     if (deadLetter) props.set(Prop.DELAY, '-1');
     let placement: ScheduledPlacement | undefined;
     if (Number(props.get(Prop.DELAY) ?? '0') > 0) {
       if (!addUniqKey) throw new RequestError(ResponseCode.MESSAGE_ILLEGAL, 'a delay level is not supported in batch messages');
       placement = placeDelayed(props, tc.topicName, queueId, delayLevelsOf(this.#ctx.config.messageDelayLevel));
-    } else if (TIMER_PROPERTIES.some((p) => props.has(p))) {
-      throw new RequestError(ResponseCode.NO_PERMISSION, 'timer messages (TIMER_DELIVER_MS/TIMER_DELAY_MS/TIMER_DELAY_SEC) are not supported by this broker; use a delay level (DELAY)');
+    } else if (!half && TIMER_PROPERTIES.some((p) => props.has(p))) {
+      // 5.x timer message (HookUtils.transformTimerMessage); a transaction half is timed at commit.
+      if (!addUniqKey) throw new RequestError(ResponseCode.MESSAGE_ILLEGAL, 'a timer message (TIMER_DELIVER_MS/TIMER_DELAY_MS/TIMER_DELAY_SEC) is not supported in batch messages');
+      const timer = placeTimer(props, tc.topicName, queueId, this.#ctx.config);
+      if (timer.kind === 'refused') throw new RequestError(timer.code === 'ILLEGAL' ? ResponseCode.MESSAGE_ILLEGAL : ResponseCode.SYSTEM_ERROR, timer.remark);
+      if (timer.kind === 'timer') placement = timer;
     }
     // RocketMQ 5 gives single messages without one a UNIQ_KEY; batch entries stay as sent.
     if (addUniqKey && !props.get(Prop.UNIQ_KEY)) props.set(Prop.UNIQ_KEY, createUniqId());
+    // A transaction half goes to RMQ_SYS_TRANS_HALF_TOPIC queue 0 (TransactionalMessageBridge).
+    if (half) placement = { ...placeHalf(props, tc.topicName, queueId), tagsCode: tagsCode(props.get(Prop.TAGS)) };
     props.set(Prop.CLUSTER, this.#ctx.config.brokerClusterName);
+    // As Java's send path: the region and trace switch go into single messages (5.x consumers'
+    // trace hooks drop records of messages without a region).
+    if (addUniqKey) {
+      props.set('MSG_REGION', 'DefaultRegion');
+      props.set('TRACE_ON', 'true');
+    }
     const properties = encodeProperties(props);
     if (Buffer.byteLength(properties, 'utf8') > MAX_PROPERTIES_BYTES) {
       throw new RequestError(ResponseCode.MESSAGE_ILLEGAL, `the message properties are longer than ${MAX_PROPERTIES_BYTES} bytes`);
@@ -238,7 +260,7 @@ export class SendMessageProcessor {
       topic: placement?.topic ?? tc.topicName,
       queueId: placement?.queueId ?? queueId,
       flag,
-      sysFlag,
+      sysFlag: storedSysFlag,
       bornTimestamp: h.bornTimestamp,
       bornHost,
       storeHost: this.#ctx.storeHost,
@@ -249,6 +271,27 @@ export class SendMessageProcessor {
       tagsCode: placement?.tagsCode ?? tagsCode(props.get(Prop.TAGS)),
       waitStoreMsgOK: props.get(Prop.WAIT) !== 'false',
     };
+  }
+
+  /**
+   * Whether a message is a transaction half (TRAN_MSG=true, as Java decides). A half may not be
+   * part of a batch or carry a delay level; a transaction sysFlag without TRAN_MSG would be stored
+   * where no consumer ever sees it, so it is refused.
+   */
+  #checkTransactionHalf(props: ReadonlyMap<string, string>, sysFlag: number, reconsumeTimes: number, single: boolean): boolean {
+    const tran = sysFlag & SysFlag.TRANSACTION_MASK;
+    if (!isTransactionHalf(props, reconsumeTimes)) {
+      if (tran === SysFlag.TRANSACTION_PREPARED || tran === SysFlag.TRANSACTION_ROLLBACK) {
+        throw new RequestError(ResponseCode.MESSAGE_ILLEGAL, `sysFlag ${sysFlag} marks a transaction ${tran === SysFlag.TRANSACTION_PREPARED ? 'half' : 'rollback'} message but the TRAN_MSG property is not "true"`);
+      }
+      return false;
+    }
+    if (this.#ctx.config.rejectTransactionMessage) {
+      throw new RequestError(ResponseCode.NO_PERMISSION, `the broker[${this.#ctx.config.brokerIP1}] sending transaction message is forbidden`);
+    }
+    if (!single) throw new RequestError(ResponseCode.MESSAGE_ILLEGAL, 'a batch cannot hold transaction messages (TRAN_MSG=true)');
+    if (Number(props.get(Prop.DELAY) ?? '0') > 0) throw new RequestError(ResponseCode.MESSAGE_ILLEGAL, 'a transaction half message cannot have a delay level (DELAY)');
+    return true;
   }
 
   #respond(req: RemotingCommand, result: PutResult, queueId: number, bytes: number, transactionId: string | undefined): RemotingCommand {

@@ -7,6 +7,7 @@ import { RequestCode } from '../protocol/codes.js';
 import { createRequest } from '../protocol/remoting.js';
 import type { RemotingClient } from '../transport/client.js';
 import type { ConsumerOffsetManager, SubscriptionGroupManager, TopicConfigManager } from './metadata.js';
+import { decodeTimerCheckpoint } from './timer-message-service.js';
 
 export interface SlaveSyncTargets {
   topics: TopicConfigManager;
@@ -14,6 +15,8 @@ export interface SlaveSyncTargets {
   offsets: ConsumerOffsetManager;
   /** Delay-level progress (GET_ALL_DELAY_OFFSET), so a promoted slave resumes delivery there. */
   delayOffsets?: { replaceAll(offsetTable: Record<string, unknown>): void };
+  /** Timer-message progress (GET_TIMER_CHECK_POINT), so a promoted slave does not deliver again. */
+  timerCheckpoint?: { replaceCheckpoint(cp: { readTimeMs: number; enqueuedTo: number }): void };
 }
 
 export class SlaveSynchronizer {
@@ -84,6 +87,11 @@ export class SlaveSynchronizer {
       if (this.#targets.delayOffsets) {
         const delay = parseJsonBody((await this.#client.invokeOk(master, createRequest(RequestCode.GET_ALL_DELAY_OFFSET), 5000)).body) as { offsetTable?: Record<string, unknown> };
         this.#targets.delayOffsets.replaceAll(delay.offsetTable ?? {});
+      }
+      if (this.#targets.timerCheckpoint) {
+        // Optional: a master without timer messages (or an older one) does not answer it.
+        const r = await this.#client.invoke(master, createRequest(RequestCode.GET_TIMER_CHECK_POINT), 5000);
+        if (r.code === 0 && r.body && r.body.length >= 32) this.#targets.timerCheckpoint.replaceCheckpoint(decodeTimerCheckpoint(r.body));
       }
       this.lastSyncAt = Date.now();
       if (this.#lastError) this.#log.info({ master }, 'metadata sync from master works again');

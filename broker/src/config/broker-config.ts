@@ -115,6 +115,24 @@ export const BrokerConfigSchema = z.object({
     .default(DEFAULT_MESSAGE_DELAY_LEVEL),
   /** How often delayOffset.json (schedule progress) is written, ms. */
   flushDelayOffsetInterval: integer(100).default(10_000),
+  /** 5.x timer messages (TIMER_DELIVER_MS/TIMER_DELAY_MS/TIMER_DELAY_SEC); off refuses them. */
+  timerWheelEnable: bool.default(true),
+  /** Timer messages: the furthest delivery time accepted, seconds ahead (Java: 3 days). */
+  timerMaxDelaySec: integer(1).default(3 * 24 * 3600),
+  /** Transactions: a half message is checked back once it is this old, ms (Java BrokerConfig). */
+  transactionTimeOut: integer(1).default(6000),
+  /** Transactions: checks of one half before it goes to TRANS_CHECK_MAX_TIME_TOPIC. */
+  transactionCheckMax: integer(1, 1_000_000).default(15),
+  /** Transactions: period of the check-back service, ms (Java 5.x default). */
+  transactionCheckInterval: integer(100).default(30_000),
+  /** Refuse transaction half messages (NO_PERMISSION). */
+  rejectTransactionMessage: bool.default(false),
+  /** Index message keys and unique ids for QUERY_MESSAGE (mqadmin queryMsgByKey/queryMsgById, traces). */
+  messageIndexEnable: bool.default(true),
+  /** Hash slots per index file (Java MessageStoreConfig). */
+  maxHashSlotNum: integer(1, 2 ** 31 - 1).default(5_000_000),
+  /** Keys per index file; a new file starts when one is full. */
+  maxIndexNum: integer(2, 2 ** 31 - 1).default(5_000_000 * 4),
 });
 
 /**
@@ -167,15 +185,14 @@ export const ACCEPTED_WITHOUT_EFFECT = new Set([
   'warmMapedFileEnable', 'flushCommitLogLeastPages', 'flushConsumeQueueLeastPages', 'flushIntervalConsumeQueue',
   'flushCommitLogThoroughInterval', 'flushConsumeQueueThoroughInterval', 'maxTransferCountOnMessageInMemory',
   'maxTransferBytesOnMessageInMemory', 'maxTransferCountOnMessageInDisk', 'maxTransferBytesOnMessageInDisk',
-  'accessMessageInMemoryMaxRatio', 'messageIndexEnable', 'maxHashSlotNum', 'maxIndexNum',
+  'accessMessageInMemoryMaxRatio',
   'deleteCommitLogFilesInterval', 'deleteConsumeQueueFilesInterval', 'destroyMapedFileIntervalForcibly',
   'redeleteHangedFileInterval', 'checkCRCOnRecover', 'cleanFileForciblyEnable', 'isEnableBatchPush',
   'serverWorkerThreads', 'serverCallbackExecutorThreads', 'serverSelectorThreads', 'serverOnewaySemaphoreValue',
   'serverAsyncSemaphoreValue', 'serverSocketSndBufSize', 'serverSocketRcvBufSize', 'serverPooledByteBufAllocatorEnable',
   'useEpollNativeSelector', 'clientWorkerThreads', 'clientCallbackExecutorThreads', 'compressedRegister', 'forceRegister',
   'enableSlaveActingMaster', 'enableControllerMode', 'duplicationEnable', 'timerWheelEnable', 'enableCalcFilterBitMap',
-  'filterSupportRetry', 'transactionTimeOut', 'transactionCheckMax', 'transactionCheckInterval',
-  'rejectTransactionMessage', 'notifyConsumerIdsChangedEnable', 'offsetCheckInSlave',
+  'filterSupportRetry', 'notifyConsumerIdsChangedEnable', 'offsetCheckInSlave',
   'commercialEnable', 'brokerTopicEnable', 'clusterTopicEnable', 'autoDeleteUnusedStats', 'startAcceptSendRequestTimeStamp',
   'flushConsumerOffsetInterval', 'flushConsumerOffsetHistoryInterval', 'channelNotActiveInterval', 'brokerFastFailureEnable',
   'traceOn', 'isolateLogEnable', 'enableLmq', 'enableMultiDispatch', 'enableScheduleAsyncDeliver',

@@ -30,7 +30,7 @@ const CONFIG = {
 
 /** Transpiles the store and what it imports (protocol, common) to JS under `out`. */
 function transpileStore(out: string): void {
-  for (const dir of ['store', 'protocol', 'common']) {
+  for (const dir of ['store', 'store/index', 'protocol', 'common']) {
     for (const name of readdirSync(join(srcRoot, dir))) {
       if (!name.endsWith('.ts') || name.endsWith('.test.ts') || name.endsWith('.conformance.ts')) continue;
       const file = join(srcRoot, dir, name);

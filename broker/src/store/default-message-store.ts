@@ -35,14 +35,18 @@ import { CommitLog, DEFAULT_SEGMENT_SIZE, END_FILE_MIN_BLANK_LENGTH } from './co
 import { CommitLogStreamParser } from './commit-log-stream.js';
 import type { StreamRecord } from './commit-log-stream.js';
 import { ConsumeQueue, DEFAULT_CQ_ENTRIES_PER_FILE } from './consume-queue.js';
+import { IndexService } from './index/index-service.js';
+import { collectQueryResult } from './index/query.js';
 import type {
   AppendedMessage,
+  BoundaryType,
   DispatchedMessage,
   GetMessageOptions,
   GetResult,
   MessageStore,
   PutMessageInput,
   PutResult,
+  QueryMessageResult,
   QueueBounds,
   ReplicableStore,
   StoreStats,
@@ -113,6 +117,12 @@ export interface DefaultMessageStoreConfig extends CleanServiceOptions {
   io?: StoreIo;
   /** Tag code of a record when a consume queue is rebuilt from the commit log. */
   tagsCodeOf?: (topic: string, properties: string, storeTimestamp: number) => number;
+  /** Index KEYS and UNIQ_KEY under `<storePathRootDir>/index` for queryMessage (default true). */
+  messageIndexEnable?: boolean;
+  /** Hash slots per index file (Java default 5 000 000). */
+  maxHashSlotNum?: number;
+  /** Entries per index file (Java default 20 000 000); a new file starts when one is full. */
+  maxIndexNum?: number;
 }
 
 export interface RecoveryReport {
@@ -168,6 +178,8 @@ export class DefaultMessageStore implements MessageStore, ReplicableStore {
   readonly #tagsCodeOf: (topic: string, properties: string, storeTimestamp: number) => number;
   readonly #commitLog: CommitLog;
   readonly #clean: CleanService;
+  /** The key index (index/index-service.ts); undefined with messageIndexEnable=false. */
+  readonly #index: IndexService | undefined;
 
   #state: State = 'new';
   /** Reads are served only while the files are open. */
@@ -247,6 +259,10 @@ export class DefaultMessageStore implements MessageStore, ReplicableStore {
       logger: this.#logger,
       syncFlushTimeoutMs: this.#syncFlushTimeoutMs,
     });
+    this.#index =
+      config.messageIndexEnable === false
+        ? undefined
+        : new IndexService({ dir: join(this.#root, 'index'), maxHashSlotNum: config.maxHashSlotNum, maxIndexNum: config.maxIndexNum, logger: this.#logger });
     this.#clean = new CleanService(config, { target: this.#cleanTarget(), paths: [commitLogDir, this.#root], logger: this.#logger });
   }
 
@@ -278,6 +294,7 @@ export class DefaultMessageStore implements MessageStore, ReplicableStore {
       this.#readable = false;
       this.#commitLog.closeNow();
       for (const st of this.#allStates()) st.cq.closeNow();
+      this.#index?.close();
       this.#releaseLock?.();
       this.#state = 'stopped';
       throw err;
@@ -324,6 +341,7 @@ export class DefaultMessageStore implements MessageStore, ReplicableStore {
       clean = false;
       this.#logger.error({ err }, 'closing the commit log failed');
     }
+    this.#index?.close();
     for (const st of this.#allStates()) {
       try {
         await st.cq.close();
@@ -406,7 +424,9 @@ export class DefaultMessageStore implements MessageStore, ReplicableStore {
     }
     for (let i = 0; i < msgs.length; i++) {
       const m = msgs[i]!;
-      if (st && hasQueueEntry(m.sysFlag)) this.#dispatch(st, m, appended[i]!);
+      const a = appended[i]!;
+      this.#buildIndex(m.topic, m.sysFlag, m.properties, a.physicalOffset, a.storeTimestamp);
+      if (st && hasQueueEntry(m.sysFlag)) this.#dispatch(st, m, a);
     }
     this.#putMessageCount += msgs.length;
     if (this.#syncFlush && msgs.some((m) => m.waitStoreMsgOK)) {
@@ -418,6 +438,17 @@ export class DefaultMessageStore implements MessageStore, ReplicableStore {
       });
     } else {
       resolve({ status: 'PUT_OK', appended });
+    }
+  }
+
+  /** The index dispatcher (Java CommitLogDispatcherBuildIndex); a failure only logs. */
+  #buildIndex(topic: string, sysFlag: number, properties: string, physicalOffset: number, storeTimestamp: number): void {
+    if (!this.#index) return;
+    try {
+      this.#index.build(topic, sysFlag, properties, physicalOffset, storeTimestamp);
+    } catch (err) {
+      const suppressed = this.#writeErrors.allow();
+      if (suppressed >= 0) this.#logger.error({ err, physicalOffset, suppressed }, 'message index: could not index a record');
     }
   }
 
@@ -523,11 +554,18 @@ export class DefaultMessageStore implements MessageStore, ReplicableStore {
     return this.#commitLog.readStoreTimestamp(entryOffset(e, 0), size);
   }
 
-  getOffsetInQueueByTime(topic: string, queueId: number, timestamp: number): number {
+  getOffsetInQueueByTime(topic: string, queueId: number, timestamp: number, boundary?: BoundaryType): number {
     this.#assertReadable();
     const cq = this.#cq(topic, queueId);
     if (!cq) return 0;
-    return searchOffsetByTime(cq.minOffset, cq.maxOffset, timestamp, (i) => this.#timestampAt(cq, i));
+    return searchOffsetByTime(cq.minOffset, cq.maxOffset, timestamp, (i) => this.#timestampAt(cq, i), boundary);
+  }
+
+  queryMessage(topic: string, key: string, maxNum: number, begin: number, end: number): QueryMessageResult {
+    this.#assertReadable();
+    if (!this.#index) return { messages: [], bufferTotalSize: 0, indexLastUpdateTimestamp: 0, indexLastUpdatePhyoffset: 0 };
+    const hits = this.#index.query(topic, key, maxNum, begin, end);
+    return collectQueryResult(hits, topic, key, (phy) => this.lookMessageByOffset(phy));
   }
 
   getEarliestMessageTime(topic: string, queueId: number): number {
@@ -782,6 +820,7 @@ export class DefaultMessageStore implements MessageStore, ReplicableStore {
 
   #dispatchReplicated(rec: StreamRecord): void {
     this.#clock.observe(rec.storeTimestamp);
+    this.#buildIndex(rec.topic, rec.sysFlag, rec.properties, rec.physicalOffset, rec.storeTimestamp);
     if (!hasQueueEntry(rec.sysFlag)) return;
     const st = this.#queueState(rec.topic, rec.queueId);
     const cq = st.cq;
@@ -976,6 +1015,11 @@ export class DefaultMessageStore implements MessageStore, ReplicableStore {
       if (byQueue.size === 0) this.#queues.delete(st.cq.topic);
     }
     for (const cq of cutQueues) await cq.syncTruncation();
+    if (this.#index) {
+      const keys = this.#index.truncate(offset);
+      await this.#index.flush(offset);
+      if (keys > 0) this.#logger.warn({ offset, keys }, 'message index: dropped keys of truncated records');
+    }
     await log.whenFlushIdle();
     log.truncateTail(offset);
     this.#replica?.reset(offset);
@@ -1044,6 +1088,7 @@ export class DefaultMessageStore implements MessageStore, ReplicableStore {
       files.push(...r.files);
       pending ||= r.pending;
     }
+    if (this.#index) files.push(...this.#index.deleteExpired(commitLogMin));
     // A deleted topic's tombstone only guards records below it; once they are gone it is moot.
     for (const [topic, offset] of this.#tombstones) if (offset <= commitLogMin) this.#tombstones.delete(topic);
     return { files, pending };
@@ -1077,6 +1122,8 @@ export class DefaultMessageStore implements MessageStore, ReplicableStore {
       const safe = this.#dispatchedOffset();
       await this.#flushDirtyQueues();
       await this.#commitLog.flush();
+      // Every record below `safe` was dispatched to the index too; its checkpoint names `safe`.
+      await this.#index?.flush(safe);
       // A replica's fsync may end inside a record: record the boundary (flushed ≥ safe here).
       const flushed = this.#replica ? Math.min(this.#commitLog.flushedOffset, safe) : this.#commitLog.flushedOffset;
       if (flushed === this.#lastCheckpoint.flushed && safe === this.#lastCheckpoint.safe) return;
@@ -1194,6 +1241,11 @@ export class DefaultMessageStore implements MessageStore, ReplicableStore {
     const filesEnd = log.open();
     const clMin = log.minOffset;
     let cqDropped = this.#loadQueues();
+    let indexFrom = Number.POSITIVE_INFINITY;
+    if (this.#index) {
+      const from = this.#index.load(crashed);
+      indexFrom = from >= clMin && log.canScanFrom(from) ? from : clMin;
+    }
     // Torn entries (zeros after a power loss) and entries past the files must go before the
     // scan: re-dispatch skips queue offsets a queue already has.
     for (const st of this.#allStates()) cqDropped += st.cq.truncateToCommitLog(filesEnd);
@@ -1205,12 +1257,16 @@ export class DefaultMessageStore implements MessageStore, ReplicableStore {
       reason = `commit log files end at ${filesEnd} but the checkpoint says ${cp.commitLogFlushedOffset}`;
     }
     const normal = reason === undefined;
-    const { reputFrom, scanFrom, queuesBehind } = this.#planScan(cp, normal);
+    const plan = this.#planScan(cp, normal);
+    const { reputFrom, queuesBehind } = plan;
+    // The index may be behind the consume queues (its own checkpoint, or rebuilt from scratch).
+    const scanFrom = Math.min(plan.scanFrom, indexFrom);
 
     let redispatched = 0;
     let gapEntries = 0;
     const onRecord = (rec: DecodedRecord, phys: number): void => {
       this.#clock.observe(rec.storeTimestamp);
+      if (phys >= indexFrom) this.#buildIndex(rec.topic, rec.sysFlag, rec.properties, phys, rec.storeTimestamp);
       if (phys < reputFrom || !hasQueueEntry(rec.sysFlag)) return;
       const tomb = this.#tombstones.get(rec.topic);
       if (tomb !== undefined && phys < tomb) return;
@@ -1229,6 +1285,7 @@ export class DefaultMessageStore implements MessageStore, ReplicableStore {
     const end = scan.end;
     const truncatedBytes = log.truncate(end);
     log.setEnd(end);
+    this.#index?.truncate(end);
 
     for (const st of [...this.#allStates()]) {
       cqDropped += st.cq.truncateToCommitLog(end);

@@ -4,14 +4,18 @@
 // Nothing is ever evicted.
 import { StoreError } from '../common/errors.js';
 import { createOffsetMsgId, storeTimestampPosition } from '../protocol/message.js';
+import { MemoryIndex } from './index/memory-index.js';
+import { collectQueryResult } from './index/query.js';
 import type {
   AppendedMessage,
+  BoundaryType,
   DispatchedMessage,
   GetMessageOptions,
   GetResult,
   MessageStore,
   PutMessageInput,
   PutResult,
+  QueryMessageResult,
   QueueBounds,
   StoreStats,
 } from './message-store.js';
@@ -34,6 +38,8 @@ import type { QueueView, RecordReader } from './store-common.js';
 export interface MemoryMessageStoreConfig {
   /** Largest record in bytes (default 4 MiB). */
   maxMessageSize?: number;
+  /** Index KEYS and UNIQ_KEY for queryMessage (default true). */
+  messageIndexEnable?: boolean;
 }
 
 class MemoryQueue implements QueueView {
@@ -74,11 +80,13 @@ export class MemoryMessageStore implements MessageStore {
   readonly #queues = new Map<string, Map<number, MemoryQueue>>();
   readonly #listeners: ((msg: DispatchedMessage) => void)[] = [];
   readonly #clock = new StoreClock();
+  readonly #index: MemoryIndex | undefined;
   #putMessageCount = 0;
   #getMessageCount = 0;
 
   constructor(config: MemoryMessageStoreConfig = {}) {
     this.#maxMessageSize = config.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    this.#index = config.messageIndexEnable === false ? undefined : new MemoryIndex();
   }
 
   start(): Promise<void> {
@@ -124,6 +132,7 @@ export class MemoryMessageStore implements MessageStore {
       const m = msgs[i]!;
       const a = appended[i]!;
       this.#records.set(a.physicalOffset, records[i]!);
+      this.#index?.build(m.topic, m.sysFlag, m.properties, a.physicalOffset, storeTimestamp);
       if (!hasQueueEntry(m.sysFlag)) continue;
       queue ??= this.#queue(m.topic, m.queueId, true)!;
       queue.append(a.physicalOffset, a.size, m.tagsCode);
@@ -190,11 +199,17 @@ export class MemoryMessageStore implements MessageStore {
     return r ? readInt64(r, storeTimestampPosition(r.readInt32BE(36))) : -1;
   }
 
-  getOffsetInQueueByTime(topic: string, queueId: number, timestamp: number): number {
+  getOffsetInQueueByTime(topic: string, queueId: number, timestamp: number, boundary?: BoundaryType): number {
     this.#assertReadable();
     const q = this.#queue(topic, queueId, false);
     if (!q) return 0;
-    return searchOffsetByTime(q.minOffset, q.maxOffset, timestamp, (i) => this.#timestampAt(q, i));
+    return searchOffsetByTime(q.minOffset, q.maxOffset, timestamp, (i) => this.#timestampAt(q, i), boundary);
+  }
+
+  queryMessage(topic: string, key: string, maxNum: number, begin: number, end: number): QueryMessageResult {
+    this.#assertReadable();
+    if (!this.#index) return { messages: [], bufferTotalSize: 0, indexLastUpdateTimestamp: 0, indexLastUpdatePhyoffset: 0 };
+    return collectQueryResult(this.#index.query(topic, key, maxNum, begin, end), topic, key, (phy) => this.#records.get(phy));
   }
 
   getEarliestMessageTime(topic: string, queueId: number): number {

@@ -367,6 +367,72 @@ export function runMessageStoreConformance(name: string, factory: ConformanceFac
       expect([...ts].sort((x, y) => x - y)).toEqual(ts);
     });
 
+    it('finds the LOWER and UPPER boundary offsets of a store time (SEARCH_OFFSET_BY_TIMESTAMP)', async () => {
+      const rs: PutResult[] = [];
+      for (let i = 0; i < 3; i++) rs.push(await put(testMessage('Bound', 0, i)));
+      await sleep(15);
+      const gap = Date.now();
+      await sleep(15);
+      for (let i = 3; i < 6; i++) rs.push(await put(testMessage('Bound', 0, i)));
+      const ts = rs.map((r) => r.appended[0]!.storeTimestamp);
+      // Between the groups: LOWER is the first newer message, UPPER the last older one.
+      expect(store.getOffsetInQueueByTime('Bound', 0, gap, 'LOWER')).toBe(3);
+      expect(store.getOffsetInQueueByTime('Bound', 0, gap, 'UPPER')).toBe(2);
+      // Exactly a stored time: the first and the last message of that millisecond.
+      const t = ts[4]!;
+      expect(store.getOffsetInQueueByTime('Bound', 0, t, 'LOWER')).toBe(ts.indexOf(t));
+      expect(store.getOffsetInQueueByTime('Bound', 0, t, 'UPPER')).toBe(ts.lastIndexOf(t));
+      // Before everything and after everything.
+      expect(store.getOffsetInQueueByTime('Bound', 0, 1, 'LOWER')).toBe(0);
+      expect(store.getOffsetInQueueByTime('Bound', 0, 1, 'UPPER')).toBe(0);
+      expect(store.getOffsetInQueueByTime('Bound', 0, Date.now() + 3_600_000, 'LOWER')).toBe(6);
+      expect(store.getOffsetInQueueByTime('Bound', 0, Date.now() + 3_600_000, 'UPPER')).toBe(5);
+      expect(store.getOffsetInQueueByTime('Bound', 0, gap)).toBe(3); // LOWER by default
+      expect(store.getOffsetInQueueByTime('NoSuchTopic', 0, gap, 'UPPER')).toBe(0);
+    });
+
+    describe('queryMessage (key index)', () => {
+      const all = (topic: string, key: string, maxNum = 32): DecodedRecord[] =>
+        store.queryMessage(topic, key, maxNum, 0, Number.MAX_SAFE_INTEGER).messages.map((m) => decodeMessageRecord(m, 0, true)!);
+
+      it('finds messages by each KEYS word and by UNIQ_KEY, newest first, within the topic', async () => {
+        const a = await put(testMessage('Q', 0, 0, { props: { KEYS: 'order-1 shared' } }));
+        const b = await put(testMessage('Q', 1, 1, { props: { KEYS: 'order-2  shared' } }));
+        await put(testMessage('Q2', 0, 2, { props: { KEYS: 'shared' } }));
+        expect(all('Q', 'order-1').map((d) => d.physicalOffset)).toEqual([a.appended[0]!.physicalOffset]);
+        expect(all('Q', 'shared').map((d) => d.body.toString())).toEqual(['Q/1/1', 'Q/0/0']);
+        expect(all('Q2', 'shared').map((d) => d.body.toString())).toEqual(['Q2/0/2']);
+        expect(all('Q', 'U-Q-1-1').map((d) => d.physicalOffset)).toEqual([b.appended[0]!.physicalOffset]);
+        expect(all('Q', 'order-3')).toEqual([]);
+        expect(all('Q', '')).toEqual([]);
+        const r = store.queryMessage('Q', 'order-2', 32, 0, Number.MAX_SAFE_INTEGER);
+        expect(r.bufferTotalSize).toBe(r.messages[0]!.length);
+        expect(r.messages[0]!.equals(store.lookMessageByOffset(b.appended[0]!.physicalOffset)!)).toBe(true);
+        expect(r.indexLastUpdatePhyoffset).toBeGreaterThan(b.appended[0]!.physicalOffset);
+        expect(r.indexLastUpdateTimestamp).toBeGreaterThanOrEqual(b.appended[0]!.storeTimestamp);
+      });
+
+      it('honours the time range and maxNum (at most 64)', async () => {
+        const before = Date.now() - 2000;
+        for (let i = 0; i < 70; i++) await put(testMessage('QMax', 0, i, { props: { KEYS: 'k' } }));
+        expect(all('QMax', 'k', 5).map((d) => d.body.toString())).toEqual(['QMax/0/69', 'QMax/0/68', 'QMax/0/67', 'QMax/0/66', 'QMax/0/65']);
+        expect(all('QMax', 'k', 1000)).toHaveLength(64);
+        expect(store.queryMessage('QMax', 'k', 32, before, Date.now() + 2000).messages).toHaveLength(32);
+        expect(store.queryMessage('QMax', 'k', 32, Date.now() + 60_000, Date.now() + 120_000).messages).toEqual([]);
+        expect(store.queryMessage('QMax', 'k', 32, 0, before - 60_000).messages).toEqual([]);
+        expect(store.queryMessage('QMax', 'k', 0, 0, Number.MAX_SAFE_INTEGER).messages).toEqual([]);
+      });
+
+      it('indexes batches, half and commit records, but not rolled-back ones', async () => {
+        ok(await store.putMessages([testMessage('QB', 0, 0, { props: { KEYS: 'b' } }), testMessage('QB', 0, 1, { props: { KEYS: 'b' } })]));
+        await put(testMessage('QB', 0, 2, { props: { KEYS: 'half' }, sysFlag: SysFlag.TRANSACTION_PREPARED }));
+        await put(testMessage('QB', 0, 3, { props: { KEYS: 'rb' }, sysFlag: SysFlag.TRANSACTION_ROLLBACK }));
+        expect(all('QB', 'b')).toHaveLength(2);
+        expect(all('QB', 'half')).toHaveLength(1);
+        expect(all('QB', 'rb')).toEqual([]);
+      });
+    });
+
     it('looks messages up by physical offset', async () => {
       const rs: PutResult[] = [];
       for (let i = 0; i < 5; i++) rs.push(await put(testMessage('Look', i % 2, i)));

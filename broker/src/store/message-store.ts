@@ -106,6 +106,23 @@ export interface DispatchedMessage {
   storeTimestamp: number;
 }
 
+/**
+ * getOffsetInQueueByTime's answer when no message has exactly the timestamp (Java BoundaryType):
+ * LOWER, the first message stored at or after it; UPPER, the last stored at or before it.
+ */
+export type BoundaryType = 'LOWER' | 'UPPER';
+
+/** QUERY_MESSAGE: messages found through the key index. */
+export interface QueryMessageResult {
+  /** Raw stored records, newest first (the response body is their concatenation). */
+  messages: Buffer[];
+  bufferTotalSize: number;
+  /** Store time of the last indexed message (0 when nothing is indexed). */
+  indexLastUpdateTimestamp: number;
+  /** Commit-log offset of the last indexed message (0 when nothing is indexed). */
+  indexLastUpdatePhyoffset: number;
+}
+
 export interface QueueBounds {
   minOffset: number;
   maxOffset: number;
@@ -150,14 +167,22 @@ export interface MessageStore {
   /** Next logical offset to be written (0 for an empty queue). */
   getMaxOffsetInQueue(topic: string, queueId: number): number;
   /**
-   * Logical offset of the first message stored at or after `timestamp` (ms), clamped to
-   * [min, max]; `max` when every message is older.
+   * LOWER (default): logical offset of the first message stored at or after `timestamp` (ms),
+   * clamped to [min, max]; `max` when every message is older. UPPER: the last message stored at
+   * or before it; `max - 1` when every message is older, `min` when every message is newer.
    */
-  getOffsetInQueueByTime(topic: string, queueId: number, timestamp: number): number;
+  getOffsetInQueueByTime(topic: string, queueId: number, timestamp: number, boundary?: BoundaryType): number;
   /** Store timestamp of the oldest readable message of the queue, or -1. */
   getEarliestMessageTime(topic: string, queueId: number): number;
   /** Store timestamp of the message at a logical offset, or -1. */
   getMessageStoreTimestamp(topic: string, queueId: number, queueOffset: number): number;
+
+  /**
+   * Messages of `topic` indexed under `key` (a KEYS word or the UNIQ_KEY) stored within
+   * [begin, end] ms, newest first, at most min(maxNum, 64) (Java queryMessage). Empty when the
+   * index is disabled (messageIndexEnable=false).
+   */
+  queryMessage(topic: string, key: string, maxNum: number, begin: number, end: number): QueryMessageResult;
 
   /** The raw record at a commit-log offset, or undefined when there is none. */
   lookMessageByOffset(physicalOffset: number): Buffer | undefined;

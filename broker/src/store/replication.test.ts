@@ -788,7 +788,7 @@ const srcRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..'); // broke
 const repoRoot = resolve(srcRoot, '..', '..');
 
 function transpileStore(out: string): void {
-  for (const dir of ['store', 'protocol', 'common']) {
+  for (const dir of ['store', 'store/index', 'protocol', 'common']) {
     for (const name of readdirSync(join(srcRoot, dir))) {
       if (!name.endsWith('.ts') || name.endsWith('.test.ts') || name.endsWith('.conformance.ts')) continue;
       const file = join(srcRoot, dir, name);

@@ -12,7 +12,7 @@ import {
   recordSize,
   tagsCode,
 } from '../protocol/message.js';
-import type { GetMessageOptions, GetResult, GetStatus, PutMessageInput, PutResult, PutStatus } from './message-store.js';
+import type { BoundaryType, GetMessageOptions, GetResult, GetStatus, PutMessageInput, PutResult, PutStatus } from './message-store.js';
 
 // ---------------------------------------------------------------------------------------------
 // Logging
@@ -315,17 +315,26 @@ export function getMessagesFromQueue(
 }
 
 /**
- * First offset in [min, max) whose store timestamp is at or after `timestamp`, or max when all
+ * LOWER: first offset in [min, max) whose store timestamp is at or after `timestamp`, or max when all
  * are older. `timestampAt` returns -1 for entries whose data is gone (treated as oldest).
  * Store timestamps are non-decreasing along a queue (StoreClock), so binary search applies.
  */
-export function searchOffsetByTime(min: number, max: number, timestamp: number, timestampAt: (offset: number) => number): number {
+export function searchOffsetByTime(
+  min: number,
+  max: number,
+  timestamp: number,
+  timestampAt: (offset: number) => number,
+  boundary: BoundaryType = 'LOWER',
+): number {
+  // LOWER: first offset stored at or after `timestamp`; UPPER: first stored after it, minus one.
+  const upper = boundary === 'UPPER';
   let lo = min;
   let hi = max;
   while (lo < hi) {
     const mid = lo + Math.floor((hi - lo) / 2);
-    if (timestampAt(mid) >= timestamp) hi = mid;
+    const ts = timestampAt(mid);
+    if (upper ? ts > timestamp : ts >= timestamp) hi = mid;
     else lo = mid + 1;
   }
-  return lo;
+  return upper ? Math.max(min, lo - 1) : lo;
 }

@@ -19,6 +19,7 @@ import org.apache.rocketmq.common.message.MessageExt;
  * Delayed messages and consume retry/DLQ with the real remoting client, one JSON line per event:
  *
  *   delay --namesrv A --topic T --level N [--timeout-ms MS]
+ *   timer --namesrv A --topic T --delay-ms MS [--timeout-ms MS]   (5.x Message.setDeliverTimeMs)
  *     a push consumer on T, then a producer sends one message with setDelayTimeLevel(N);
  *     emits {"event":"sent","at":..} and {"event":"received","at":..,"delayLevelProp":..}.
  *   retry --namesrv A --topic T --group G --max-reconsume N [--timeout-ms MS]
@@ -68,7 +69,7 @@ public final class RetryDelayCheck {
     public static void main(String[] args) {
         try {
             String cmd = args.length > 0 ? args[0] : "";
-            if (cmd.equals("delay")) {
+            if (cmd.equals("delay") || cmd.equals("timer")) {
                 delay(args);
             } else if (cmd.equals("retry")) {
                 retry(args);
@@ -95,7 +96,9 @@ public final class RetryDelayCheck {
     private static void delay(String[] args) throws Exception {
         String namesrv = arg(args, "namesrv", null);
         String topic = arg(args, "topic", null);
-        int level = Integer.parseInt(arg(args, "level", null));
+        boolean timer = args[0].equals("timer");
+        int level = timer ? 0 : Integer.parseInt(arg(args, "level", null));
+        long timerDelayMs = timer ? Long.parseLong(arg(args, "delay-ms", null)) : 0;
         long timeoutMs = Long.parseLong(arg(args, "timeout-ms", "60000"));
         CountDownLatch got = new CountDownLatch(1);
         DefaultMQPushConsumer c = consumer(namesrv, "CG_delay_" + System.currentTimeMillis(), topic);
@@ -103,6 +106,7 @@ public final class RetryDelayCheck {
             for (MessageExt m : msgs) {
                 emit("{\"event\":\"received\",\"at\":" + System.currentTimeMillis() + ",\"body\":" + q(new String(m.getBody(), StandardCharsets.UTF_8))
                     + ",\"delayLevelProp\":" + q(m.getProperty("DELAY")) + ",\"realTopic\":" + q(m.getProperty("REAL_TOPIC"))
+                    + ",\"timerOutMs\":" + q(m.getProperty("TIMER_OUT_MS")) + ",\"deliverMs\":" + q(m.getProperty("TIMER_DELIVER_MS"))
                     + ",\"storeTimestamp\":" + m.getStoreTimestamp() + ",\"bornTimestamp\":" + m.getBornTimestamp() + "}");
                 got.countDown();
             }
@@ -117,8 +121,13 @@ public final class RetryDelayCheck {
         p.start();
         try {
             Message msg = new Message(topic, "TagD", "delayed-body".getBytes(StandardCharsets.UTF_8));
-            msg.setDelayTimeLevel(level);
             long at = System.currentTimeMillis();
+            if (timer) {
+                // Message.setDeliverTimeMs is 5.x API; this class also compiles against 4.9.x.
+                Message.class.getMethod("setDeliverTimeMs", long.class).invoke(msg, at + timerDelayMs);
+            } else {
+                msg.setDelayTimeLevel(level);
+            }
             SendResult r = p.send(msg);
             emit("{\"event\":\"sent\",\"at\":" + at + ",\"status\":" + q(String.valueOf(r.getSendStatus())) + "}");
             if (!got.await(timeoutMs, TimeUnit.MILLISECONDS)) {
