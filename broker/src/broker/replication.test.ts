@@ -1,73 +1,35 @@
 // Master/slave in one process over real sockets: replication, SYNC_MASTER acks, reads from the
 // slave, metadata sync, promotion, demotion with divergent-tail truncation.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger, silentLogger } from '../common/logger.js';
-import { loadBrokerConfig } from '../config/broker-config.js';
-import { NameServer } from '../namesrv/namesrv.js';
+import { describe, expect, it } from 'vitest';
 import { RequestCode, ResponseCode } from '../protocol/codes.js';
 import { decodeMessageRecords, encodeProperties } from '../protocol/message.js';
 import { createRequest, type RemotingCommand } from '../protocol/remoting.js';
-import { RemotingClient } from '../transport/client.js';
-import { BrokerController } from './broker-controller.js';
+import type { BrokerController } from './broker-controller.js';
+import { useBrokerTestBed, waitFor as waitUntil } from './broker.testbed.js';
 import { PullSysFlag } from './pull-processor.js';
 
-let dir: string;
-let namesrv: NameServer;
-let client: RemotingClient;
-const brokers: BrokerController[] = [];
+const bed = useBrokerTestBed('replication-test-', {
+  brokerName: 'broker-r',
+  haSendHeartbeatInterval: '500',
+  slaveSyncIntervalMillis: '500',
+  slaveTimeout: '2000',
+});
 
-const log = () => (process.env.DEBUG_BROKER ? createLogger('t', 'debug') : silentLogger());
+const waitFor = (cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> => waitUntil(cond, what, timeoutMs);
 
-async function startBroker(name: string, role: string, brokerId: number, extra: Record<string, string> = {}): Promise<BrokerController> {
-  const port = 20000 + Math.floor(Math.random() * 12000);
-  const raw = new Map(Object.entries({
-    brokerName: 'broker-r',
-    brokerRole: role,
-    brokerId: String(brokerId),
-    brokerIP1: '127.0.0.1',
-    bindAddress: '127.0.0.1',
-    listenPort: String(port),
-    haListenPort: String(port + 1),
-    namesrvAddr: `127.0.0.1:${namesrv.port}`,
-    storePathRootDir: join(dir, name),
-    mappedFileSizeCommitLog: String(8 * 1024 * 1024),
-    haSendHeartbeatInterval: '500',
-    slaveSyncIntervalMillis: '500',
-    slaveTimeout: '2000',
-    ...extra,
-  }));
-  const b = new BrokerController(loadBrokerConfig(raw).config, log(), {}, raw);
-  await b.start();
-  brokers.push(b);
-  return b;
+function startBroker(name: string, role: string, brokerId: number, extra: Record<string, string> = {}): Promise<BrokerController> {
+  return bed.startBroker(name, { brokerRole: role, brokerId: String(brokerId), ...extra });
 }
 
-beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'replication-test-'));
-  namesrv = new NameServer({ listenPort: 0, bindAddress: '127.0.0.1' }, silentLogger());
-  await namesrv.start();
-  client = new RemotingClient(silentLogger());
-});
-
-afterEach(async () => {
-  await client.close();
-  for (const b of brokers.splice(0)) await b.shutdown();
-  await namesrv.shutdown();
-  rmSync(dir, { recursive: true, force: true });
-});
-
 function send(addr: string, topic: string, body: string): Promise<RemotingCommand> {
-  return client.invoke(addr, createRequest(RequestCode.SEND_MESSAGE, {
+  return bed.client.invoke(addr, createRequest(RequestCode.SEND_MESSAGE, {
     producerGroup: 'PG', topic, defaultTopic: 'TBW102', defaultTopicQueueNums: '4', queueId: '0', sysFlag: '0',
     bornTimestamp: String(Date.now()), flag: '0', properties: encodeProperties({ WAIT: 'true' }), reconsumeTimes: '0',
   }, Buffer.from(body)), 5000);
 }
 
 async function pullAll(addr: string, topic: string): Promise<string[]> {
-  const r = await client.invoke(addr, createRequest(RequestCode.PULL_MESSAGE, {
+  const r = await bed.client.invoke(addr, createRequest(RequestCode.PULL_MESSAGE, {
     consumerGroup: 'G', topic, queueId: '0', queueOffset: '0', maxMsgNums: '32', sysFlag: String(PullSysFlag.SUBSCRIPTION),
     commitOffset: '0', suspendTimeoutMillis: '0', subscription: '*', subVersion: '0',
   }), 5000);
@@ -75,20 +37,12 @@ async function pullAll(addr: string, topic: string): Promise<string[]> {
 }
 
 async function createTopic(addr: string, topic: string): Promise<void> {
-  await client.invokeOk(addr, createRequest(RequestCode.UPDATE_AND_CREATE_TOPIC, { topic, readQueueNums: '1', writeQueueNums: '1', perm: '6' }));
+  await bed.client.invokeOk(addr, createRequest(RequestCode.UPDATE_AND_CREATE_TOPIC, { topic, readQueueNums: '1', writeQueueNums: '1', perm: '6' }));
 }
 
 function updateConfig(addr: string, props: Record<string, string>): Promise<RemotingCommand> {
   const body = Object.entries(props).map(([k, v]) => `${k}=${v}`).join('\n');
-  return client.invoke(addr, createRequest(RequestCode.UPDATE_BROKER_CONFIG, {}, Buffer.from(body)), 15_000);
-}
-
-async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return bed.client.invoke(addr, createRequest(RequestCode.UPDATE_BROKER_CONFIG, {}, Buffer.from(body)), 15_000);
 }
 
 describe('master/slave replication', () => {
@@ -111,7 +65,7 @@ describe('master/slave replication', () => {
     const refused = await send(slave.brokerAddr, 'RT', 'nope');
     expect(refused.code).toBe(ResponseCode.SERVICE_NOT_AVAILABLE);
     // The NameServer lists both members; the slave learned its master from it.
-    const route = namesrv.routes.getRoute('RT')!;
+    const route = bed.namesrv.routes.getRoute('RT')!;
     expect([...route.brokerDatas[0]!.brokerAddrs.keys()].sort()).toEqual([0, 1]);
     expect(slave.replication.masterAddr).toBe(master.brokerAddr);
   });
@@ -142,7 +96,7 @@ describe('master/slave replication', () => {
     expect(promoted.code).toBe(ResponseCode.SUCCESS);
     expect(promoted.remark).toMatch(/promoted/);
     expect(slave.replication.role).toBe('ASYNC_MASTER');
-    await waitFor(() => namesrv.routes.getRoute('FT')?.brokerDatas[0]?.brokerAddrs.get(0) === slave.brokerAddr, 'new master in the route');
+    await waitFor(() => bed.namesrv.routes.getRoute('FT')?.brokerDatas[0]?.brokerAddrs.get(0) === slave.brokerAddr, 'new master in the route');
 
     for (let i = 0; i < 3; i++) expect((await send(slave.brokerAddr, 'FT', `b${i}`)).code).toBe(ResponseCode.SUCCESS);
     // The old master follows the new one: its 5 lost messages are dropped, the new ones arrive.
