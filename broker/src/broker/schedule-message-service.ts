@@ -13,10 +13,11 @@ import type { Logger } from 'pino';
 import { newDataVersion, nextDataVersion, toDataVersion, type DataVersion } from '../common/data-version.js';
 import { readJsonFile, writeJsonFile } from '../common/json-file.js';
 import { parseDelayLevels } from '../config/broker-config.js';
-import { decodeMessageRecord, decodeProperties, encodeProperties, getProperty, Prop, SysFlag, tagsCode, type DecodedRecord } from '../protocol/message.js';
+import { decodeMessageRecord, decodeProperties, getProperty, Prop, SysFlag, tagsCode, type DecodedRecord } from '../protocol/message.js';
 import type { DispatchedMessage, MessageStore, PutMessageInput } from '../store/message-store.js';
 import { SCHEDULE_TOPIC } from './metadata.js';
 import { TIMER_TOPIC, TimerProp } from './timer-message-service.js';
+import { storedCopy } from './stored-copy.js';
 
 /** Retry delay after a failed put of a due message (Java DELAY_FOR_A_PERIOD). */
 const RETRY_AFTER_FAILURE_MS = 10_000;
@@ -283,24 +284,8 @@ export class ScheduleMessageService {
     const queueId = Number(props.get(Prop.REAL_QID));
     if (!topic || !Number.isInteger(queueId) || queueId < 0) return undefined;
     props.delete(Prop.DELAY);
-    const tags = props.get(Prop.TAGS);
-    let sysFlag = rec.sysFlag & ~(SysFlag.BORNHOST_V6 | SysFlag.STOREHOST_V6);
-    if (this.#o.isMultiTagTopic(topic)) sysFlag |= SysFlag.MULTI_TAGS;
-    return {
-      topic,
-      queueId,
-      flag: rec.flag,
-      sysFlag,
-      bornTimestamp: rec.bornTimestamp,
-      bornHost: rec.bornHost,
-      storeHost: rec.storeHost,
-      reconsumeTimes: rec.reconsumeTimes,
-      preparedTransactionOffset: rec.preparedTransactionOffset,
-      body: rec.body,
-      properties: encodeProperties(props),
-      tagsCode: tagsCode(tags),
-      waitStoreMsgOK: false,
-    };
+    const sysFlag = this.#o.isMultiTagTopic(topic) ? rec.sysFlag | SysFlag.MULTI_TAGS : rec.sysFlag;
+    return storedCopy(rec, topic, queueId, props, sysFlag);
   }
 }
 

@@ -17,9 +17,10 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { newDataVersion, nextDataVersion, toDataVersion, type DataVersion } from '../common/data-version.js';
 import { readJsonFile, writeJsonFile } from '../common/json-file.js';
-import { decodeMessageRecord, decodeProperties, encodeProperties, Prop, SysFlag, tagsCode, type DecodedRecord } from '../protocol/message.js';
+import { decodeMessageRecord, decodeProperties, Prop, SysFlag, type DecodedRecord } from '../protocol/message.js';
 import type { DispatchedMessage, MessageStore, PutMessageInput } from '../store/message-store.js';
 import { TIMER_QUEUE_TOPIC } from './metadata.js';
+import { storedCopy } from './stored-copy.js';
 
 export const TIMER_TOPIC = TIMER_QUEUE_TOPIC;
 
@@ -426,22 +427,7 @@ export class TimerMessageService {
     props.delete(Prop.REAL_QID);
     props.set(TimerProp.ENQUEUE_MS, String(rec.storeTimestamp));
     props.set(TimerProp.DEQUEUE_MS, String(this.#now()));
-    let sysFlag = rec.sysFlag & ~(SysFlag.BORNHOST_V6 | SysFlag.STOREHOST_V6);
-    if (this.#o.isMultiTagTopic(topic)) sysFlag |= SysFlag.MULTI_TAGS;
-    return {
-      topic,
-      queueId,
-      flag: rec.flag,
-      sysFlag,
-      bornTimestamp: rec.bornTimestamp,
-      bornHost: rec.bornHost,
-      storeHost: rec.storeHost,
-      reconsumeTimes: rec.reconsumeTimes,
-      preparedTransactionOffset: rec.preparedTransactionOffset,
-      body: rec.body,
-      properties: encodeProperties(props),
-      tagsCode: tagsCode(props.get(Prop.TAGS)),
-      waitStoreMsgOK: false,
-    };
+    const sysFlag = this.#o.isMultiTagTopic(topic) ? rec.sysFlag | SysFlag.MULTI_TAGS : rec.sysFlag;
+    return storedCopy(rec, topic, queueId, props, sysFlag);
   }
 }

@@ -12,6 +12,7 @@ import { ResponseCode } from '../../protocol/codes.js';
 import { decodeProperties, encodeProperties, Prop, SysFlag, tagsCode, type DecodedRecord } from '../../protocol/message.js';
 import type { PutMessageInput } from '../../store/message-store.js';
 import { TRANS_CHECK_MAX_TIME_TOPIC, TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC } from '../metadata.js';
+import { storedCopy } from '../stored-copy.js';
 
 /** MixAll.CID_SYS_RMQ_TRANS: the consumer group whose offsets are the check service's progress. */
 export const TRANS_CHECK_GROUP = 'CID_RMQ_SYS_TRANS';
@@ -142,28 +143,9 @@ export function nextOpOffset(doneOpOffsets: Iterable<number>, opOffset: number):
   return next;
 }
 
-/** Fields a stored record keeps when it is copied (renewHalfMessageInner and friends). */
-function copyOf(rec: DecodedRecord, topic: string, queueId: number, props: ReadonlyMap<string, string>, sysFlag: number): PutMessageInput {
-  return {
-    topic,
-    queueId,
-    flag: rec.flag,
-    sysFlag: sysFlag & ~(SysFlag.BORNHOST_V6 | SysFlag.STOREHOST_V6),
-    bornTimestamp: rec.bornTimestamp,
-    bornHost: rec.bornHost,
-    storeHost: rec.storeHost,
-    reconsumeTimes: rec.reconsumeTimes,
-    preparedTransactionOffset: rec.preparedTransactionOffset,
-    body: rec.body,
-    properties: encodeProperties(props),
-    tagsCode: tagsCode(props.get(Prop.TAGS)),
-    waitStoreMsgOK: false,
-  };
-}
-
 /** renewHalfMessageInner: the half stored again at the tail of its queue, with `props`. */
 export function halfCopy(rec: DecodedRecord, props: ReadonlyMap<string, string>): PutMessageInput {
-  return copyOf(rec, rec.topic, rec.queueId, props, rec.sysFlag);
+  return storedCopy(rec, rec.topic, rec.queueId, props, rec.sysFlag);
 }
 
 /**
@@ -179,13 +161,13 @@ export function committedMessage(rec: DecodedRecord, halfCommitLogOffset: number
   if (!topic || qid === undefined || !/^\d+$/.test(qid)) return undefined;
   props.delete(Prop.REAL_TOPIC);
   props.delete(Prop.REAL_QID);
-  const input = copyOf(rec, topic, Number(qid), props, resetTransactionValue(rec.sysFlag, SysFlag.TRANSACTION_COMMIT));
+  const input = storedCopy(rec, topic, Number(qid), props, resetTransactionValue(rec.sysFlag, SysFlag.TRANSACTION_COMMIT));
   return { ...input, preparedTransactionOffset: halfCommitLogOffset };
 }
 
 /** DefaultTransactionalMessageCheckListener.toMessageExtBrokerInner: a half checked too often. */
 export function discardedMessage(rec: DecodedRecord, props: ReadonlyMap<string, string>): PutMessageInput {
-  return copyOf(rec, TRANS_CHECK_MAX_TIME_TOPIC, 0, props, rec.sysFlag);
+  return storedCopy(rec, TRANS_CHECK_MAX_TIME_TOPIC, 0, props, rec.sysFlag);
 }
 
 /** makeOpMessageInner: the op record marking half queue offsets done, written by the broker. */
