@@ -1,5 +1,8 @@
 package org.rmqts.interop;
 
+import static org.rmqts.interop.CheckSupport.emit;
+import static org.rmqts.interop.CheckSupport.arg;
+
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.Set;
@@ -29,23 +32,6 @@ import org.apache.rocketmq.common.message.MessageQueue;
  */
 public final class BroadcastCheck {
     private BroadcastCheck() {
-    }
-
-    private static synchronized void emit(String line) {
-        System.out.println(line);
-        System.out.flush();
-    }
-
-    private static String arg(String[] args, String name, String fallback) {
-        for (int i = 1; i + 1 < args.length; i++) {
-            if (args[i].equals("--" + name)) {
-                return args[i + 1];
-            }
-        }
-        if (fallback == null) {
-            throw new IllegalArgumentException("missing --" + name);
-        }
-        return fallback;
     }
 
     private static final class Member {

@@ -1,5 +1,9 @@
 package org.rmqts.interop;
 
+import static org.rmqts.interop.CheckSupport.emit;
+import static org.rmqts.interop.CheckSupport.q;
+import static org.rmqts.interop.CheckSupport.arg;
+
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Set;
@@ -42,40 +46,6 @@ public final class OrderlyRequestCheck {
     private static final long BASE_NS = System.nanoTime();
 
     private OrderlyRequestCheck() {
-    }
-
-    private static synchronized void emit(String line) {
-        System.out.println(line);
-        System.out.flush();
-    }
-
-    private static String q(String s) {
-        if (s == null) {
-            return "null";
-        }
-        StringBuilder b = new StringBuilder("\"");
-        for (char c : s.toCharArray()) {
-            if (c == '"' || c == '\\') {
-                b.append('\\').append(c);
-            } else if (c < 0x20) {
-                b.append(String.format("\\u%04x", (int) c));
-            } else {
-                b.append(c);
-            }
-        }
-        return b.append('"').toString();
-    }
-
-    private static String arg(String[] args, String name, String fallback) {
-        for (int i = 1; i + 1 < args.length; i++) {
-            if (args[i].equals("--" + name)) {
-                return args[i + 1];
-            }
-        }
-        if (fallback == null) {
-            throw new IllegalArgumentException("missing --" + name);
-        }
-        return fallback;
     }
 
     private static long micros() {
