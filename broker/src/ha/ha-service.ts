@@ -268,7 +268,7 @@ export class HAService {
   #listener: HAListener | undefined;
   #tick: NodeJS.Timeout | undefined;
   #wakeScheduled = false;
-  #dispatchHooked = false;
+  #unhookDispatch: (() => void) | undefined;
   #state: 'new' | 'running' | 'stopped' = 'new';
   #lastNoDataWarnAt = 0;
 
@@ -316,11 +316,7 @@ export class HAService {
   async start(): Promise<number> {
     if (this.#state !== 'new') throw new RmqError('RMQ_CONFIG_INVALID', `HAService cannot start: it is ${this.#state}`);
     this.#state = 'running';
-    if (!this.#dispatchHooked) {
-      // MessageStore.onDispatch has no unsubscribe: hook once, and ignore calls after stop().
-      this.#dispatchHooked = true;
-      this.store.onDispatch(() => this.notifyDataAppended());
-    }
+    this.#unhookDispatch = this.store.onDispatch(() => this.notifyDataAppended());
     try {
       this.#listener = await this.#transport.listen(this.options.haListenPort, this.options.bindAddress, (ch) => this.#accept(ch));
     } catch (err) {
@@ -338,6 +334,8 @@ export class HAService {
   async stop(): Promise<void> {
     if (this.#state === 'stopped') return;
     this.#state = 'stopped';
+    this.#unhookDispatch?.();
+    this.#unhookDispatch = undefined;
     if (this.#tick) clearInterval(this.#tick);
     for (const c of [...this.#connections]) c.close('HA service stopping');
     this.#connections.clear();

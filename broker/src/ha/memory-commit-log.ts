@@ -25,7 +25,7 @@ export class MemoryCommitLog implements HAMasterStore, HASlaveStore {
   #base = 0;
   #buf = Buffer.alloc(64 * 1024);
   #length = 0;
-  readonly #listeners: Array<(m: DispatchedMessage) => void> = [];
+  #listeners: Array<(m: DispatchedMessage) => void> = [];
 
   constructor(options: MemoryCommitLogOptions) {
     this.segmentSize = options.segmentSize;
@@ -90,8 +90,11 @@ export class MemoryCommitLog implements HAMasterStore, HASlaveStore {
     this.#write(data);
   }
 
-  onDispatch(listener: (m: DispatchedMessage) => void): void {
-    this.#listeners.push(listener);
+  onDispatch(listener: (m: DispatchedMessage) => void): () => void {
+    this.#listeners = [...this.#listeners, listener];
+    return () => {
+      this.#listeners = this.#listeners.filter((l) => l !== listener);
+    };
   }
 
   #open(): void {

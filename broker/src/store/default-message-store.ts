@@ -629,8 +629,12 @@ export class DefaultMessageStore implements MessageStore, ReplicableStore {
     return out;
   }
 
-  onDispatch(listener: (msg: DispatchedMessage) => void): void {
-    this.#listeners.push(listener);
+  onDispatch(listener: (msg: DispatchedMessage) => void): () => void {
+    // Copy on write: a listener may unsubscribe while the list is being walked.
+    this.#listeners = [...this.#listeners, listener];
+    return () => {
+      this.#listeners = this.#listeners.filter((l) => l !== listener);
+    };
   }
 
   stats(): StoreStats {

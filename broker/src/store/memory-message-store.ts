@@ -78,7 +78,7 @@ export class MemoryMessageStore implements MessageStore {
   readonly #records = new Map<number, Buffer>();
   #nextPhysicalOffset = 0;
   readonly #queues = new Map<string, Map<number, MemoryQueue>>();
-  readonly #listeners: ((msg: DispatchedMessage) => void)[] = [];
+  #listeners: ((msg: DispatchedMessage) => void)[] = [];
   readonly #clock = new StoreClock();
   readonly #index: MemoryIndex | undefined;
   #putMessageCount = 0;
@@ -245,8 +245,11 @@ export class MemoryMessageStore implements MessageStore {
     return out;
   }
 
-  onDispatch(listener: (msg: DispatchedMessage) => void): void {
-    this.#listeners.push(listener);
+  onDispatch(listener: (msg: DispatchedMessage) => void): () => void {
+    this.#listeners = [...this.#listeners, listener];
+    return () => {
+      this.#listeners = this.#listeners.filter((l) => l !== listener);
+    };
   }
 
   stats(): StoreStats {

@@ -476,6 +476,23 @@ export function runMessageStoreConformance(name: string, factory: ConformanceFac
       expect(readable).toEqual([true, true, true]);
     });
 
+    it('stops calling a dispatch listener once it unsubscribes, even from inside a call', async () => {
+      const a: number[] = [];
+      const b: number[] = [];
+      const offA = store.onDispatch((d) => {
+        a.push(d.queueOffset);
+        offA();
+      });
+      const offB = store.onDispatch((d) => b.push(d.queueOffset));
+      await put(testMessage('Unsub', 0, 0));
+      await put(testMessage('Unsub', 0, 1));
+      offB();
+      offB();
+      await put(testMessage('Unsub', 0, 2));
+      expect(a).toEqual([0]);
+      expect(b).toEqual([0, 1]);
+    });
+
     it('gives half and rollback transaction records no queue entry (queue offset 0)', async () => {
       await put(testMessage('Tx', 0, 0));
       const seen: DispatchedMessage[] = [];

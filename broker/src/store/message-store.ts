@@ -192,8 +192,8 @@ export interface MessageStore {
   /** Topic/queue pairs known to the store, with their bounds. */
   queues(): Map<string, Map<number, QueueBounds>>;
 
-  /** Called synchronously after each message becomes readable (used to wake long polls). */
-  onDispatch(listener: (msg: DispatchedMessage) => void): void;
+  /** Called synchronously after each message becomes readable (used to wake long polls); returns the unsubscribe. */
+  onDispatch(listener: (msg: DispatchedMessage) => void): () => void;
 
   stats(): StoreStats;
 }
