@@ -254,19 +254,28 @@ function parseLines(buf: { text: string }, chunk: string, onEvent: (e: DriverEve
   }
 }
 
+/**
+ * Appends a child's stderr and stdout to `logFile` (stdout also goes to `onStdout`); the file is
+ * closed once both streams are done (on 'close'), never while one may still write.
+ */
+function logChildOutput(child: ChildProcess, logFile: string, onStdout: (d: Buffer) => void): void {
+  const log = createWriteStream(logFile, { flags: 'a' });
+  child.stderr?.pipe(log, { end: false });
+  child.stdout?.on('data', (d: Buffer) => {
+    log.write(d);
+    onStdout(d);
+  });
+  child.on('close', () => log.end());
+}
+
 /** Starts a producer; `events` fills as it runs, `done` resolves with all of them. */
 export function startProducer(kind: DriverKind, args: string[], logFile: string, timeoutMs = 180_000, env: NodeJS.ProcessEnv = {}): { events: DriverEvent[]; done: Promise<DriverEvent[]> } {
   const [cmd, pre] = driverCommand(kind);
   const child = spawn(cmd, [...pre, 'produce', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  const log = createWriteStream(logFile, { flags: 'a' });
-  child.stderr.pipe(log);
   const events: DriverEvent[] = [];
   const buf = { text: '' };
-  child.stdout.on('data', (d: Buffer) => {
-    log.write(d);
-    parseLines(buf, d.toString(), (e) => events.push(e));
-  });
-  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  logChildOutput(child, logFile, (d) => parseLines(buf, d.toString(), (e) => events.push(e)));
+  const exited = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
   const done = withTimeout(exited, timeoutMs, `${kind} producer ${args.join(' ')}`).then(
     (code) => {
       if (code !== 0) throw new Error(`${kind} producer exited with ${code}; see ${logFile}`);
@@ -295,14 +304,9 @@ export class ConsumerHandle {
     const [cmd, pre] = driverCommand(kind);
     this.#what = `${kind} consumer ${args.join(' ')}`;
     this.#child = spawn(cmd, [...pre, 'consume', ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    const log = createWriteStream(logFile, { flags: 'a' });
-    this.#child.stderr!.pipe(log);
     const buf = { text: '' };
-    this.#child.stdout!.on('data', (d: Buffer) => {
-      log.write(d);
-      parseLines(buf, d.toString(), (e) => this.events.push(e));
-    });
-    this.#exited = new Promise((r) => this.#child.on('exit', (c) => r(c)));
+    logChildOutput(this.#child, logFile, (d) => parseLines(buf, d.toString(), (e) => this.events.push(e)));
+    this.#exited = new Promise((r) => this.#child.on('close', (c) => r(c)));
   }
 
   get received(): DriverEvent[] {
@@ -402,14 +406,11 @@ export async function runJavaCheck(line: 4 | 5, className: string, args: string[
   const cp = `${readFileSync(join(javaDir, `cp-${line}.txt`), 'utf8').trim()}:${join(javaDir, `v${line}/classes`)}`;
   const jvm = ['-Xmx256m', `-Drocketmq.log.root=${join(javaDir, `logs/v${line}`)}`, '-Dmq.consoleAppender.enabled=false'];
   const child = spawn('java', [...jvm, '-cp', cp, `org.rmqts.interop.${className}`, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const log = createWriteStream(logFile, { flags: 'a' });
-  child.stderr.pipe(log);
   let text = '';
-  child.stdout.on('data', (d: Buffer) => {
-    log.write(d);
+  logChildOutput(child, logFile, (d) => {
     text += d.toString();
   });
-  const code = await withTimeout(new Promise<number | null>((r) => child.on('exit', (c) => r(c))), timeoutMs, `${className} ${args[0] ?? ''}`).catch((err: unknown) => {
+  const code = await withTimeout(new Promise<number | null>((r) => child.on('close', (c) => r(c))), timeoutMs, `${className} ${args[0] ?? ''}`).catch((err: unknown) => {
     child.kill('SIGKILL');
     throw err;
   });
@@ -433,15 +434,12 @@ export function buildGoCheck(name: string): string {
 /** Runs a check program (a Go binary, or node with a script) to its end and returns its JSON events (as runJavaCheck). */
 export async function runCheckProgram(binary: string, args: string[], logFile: string, timeoutMs = 150_000, env: NodeJS.ProcessEnv = {}): Promise<CheckEvent[]> {
   const child = spawn(binary, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  const log = createWriteStream(logFile, { flags: 'a' });
-  child.stderr.pipe(log);
   let text = '';
-  child.stdout.on('data', (d: Buffer) => {
-    log.write(d);
+  logChildOutput(child, logFile, (d) => {
     text += d.toString();
   });
   const name = `${binary.split('/').pop() ?? binary} ${args[0] ?? ''}`;
-  const code = await withTimeout(new Promise<number | null>((r) => child.on('exit', (c) => r(c))), timeoutMs, name).catch((err: unknown) => {
+  const code = await withTimeout(new Promise<number | null>((r) => child.on('close', (c) => r(c))), timeoutMs, name).catch((err: unknown) => {
     child.kill('SIGKILL');
     throw err;
   });

@@ -44,6 +44,7 @@ const RUNTIME_KEYS = new Set([
   'brokerPermission', 'brokerRole', 'brokerId', 'haMasterAddress', 'namesrvAddr', 'slaveReadEnable', 'longPollingEnable',
   'shortPollingTimeMills', 'autoCreateTopicEnable', 'autoCreateSubscriptionGroup', 'defaultTopicQueueNums',
   'transactionTimeOut', 'transactionCheckMax', 'transactionCheckInterval', 'rejectTransactionMessage',
+  'useServerSideResetOffset',
 ]);
 const CLIENT_SCAN_INTERVAL_MS = 10_000;
 const SEEK_MASTER_INTERVAL_MS = 2_000;
@@ -93,7 +94,8 @@ export class BrokerController {
    */
   constructor(config: BrokerConfig, log: Logger, options: BrokerControllerOptions = {}, rawConfig: ReadonlyMap<string, string> = new Map()) {
     this.config = config;
-    this.#rawConfig = new Map(rawConfig);
+    // Built from a config object (tests, embedding): its entries stand in for the file's lines.
+    this.#rawConfig = new Map(rawConfig.size > 0 ? rawConfig : brokerConfigEntries(config));
     this.log = log;
     this.#permission = config.brokerPermission;
     const configDir = join(config.storePathRootDir, 'config');

@@ -286,10 +286,43 @@ export class ConsumerOffsetManager {
     this.#dataVersion = toDataVersion(saved?.dataVersion) ?? newDataVersion();
   }
 
+  /** Server-side resets not yet seen by a pull: "topic@group" → queueId → offset. */
+  readonly #resets = new Map<string, Map<number, number>>();
+
+  /** A consumer's commit; ignored for a queue whose reset its consumer has not yet seen (as Java). */
   commit(group: string, topic: string, queueId: number, offset: number): void {
     // ali-ons commits -1 for queues whose position it does not know: that is not a position.
     if (offset < 0) return;
     const key = `${topic}@${group}`;
+    if (this.#resets.get(key)?.has(queueId)) return;
+    this.#set(key, queueId, offset);
+  }
+
+  /**
+   * Server-side reset (assignResetOffset): the offset is committed now, and the group's next pull
+   * of the queue is answered PULL_OFFSET_MOVED to it; until then client commits are ignored, so a
+   * consumer cannot write its old position back.
+   */
+  assignResetOffset(group: string, topic: string, queueId: number, offset: number): void {
+    const key = `${topic}@${group}`;
+    this.#set(key, queueId, offset);
+    let m = this.#resets.get(key);
+    if (!m) this.#resets.set(key, (m = new Map<number, number>()));
+    m.set(queueId, offset);
+  }
+
+  /** The pending reset of a queue, cleared by this call (the pull that sees it). */
+  takeResetOffset(group: string, topic: string, queueId: number): number | undefined {
+    const key = `${topic}@${group}`;
+    const m = this.#resets.get(key);
+    const offset = m?.get(queueId);
+    if (offset === undefined) return undefined;
+    m!.delete(queueId);
+    if (m!.size === 0) this.#resets.delete(key);
+    return offset;
+  }
+
+  #set(key: string, queueId: number, offset: number): void {
     let m = this.#table.get(key);
     if (!m) this.#table.set(key, (m = new Map<number, number>()));
     if (m.get(queueId) !== offset) {

@@ -156,6 +156,17 @@ export class PullMessageProcessor {
       propertiesFilter = sqlFilterOf(expressionType, subString ?? '', withSubscription, ctx.config.enablePropertyFilter);
     }
 
+    // A server-side reset (mqadmin resetOffsetByTime) moves the consumer on its next pull.
+    const reset = ctx.offsets.takeResetOffset(p.consumerGroup, p.topic, p.queueId);
+    if (reset !== undefined) {
+      return createResponse(req, ResponseCode.PULL_OFFSET_MOVED, `the consumer offset was reset to ${reset}`, {
+        nextBeginOffset: String(reset),
+        minOffset: String(ctx.store.getMinOffsetInQueue(p.topic, p.queueId)),
+        maxOffset: String(ctx.store.getMaxOffsetInQueue(p.topic, p.queueId)),
+        suggestWhichBrokerId: '0',
+      });
+    }
+
     const result = ctx.store.getMessages(p.topic, p.queueId, p.queueOffset, {
       maxMsgNums: Math.max(1, Math.min(p.maxMsgNums, MAX_TRANSFER_COUNT)),
       maxTotalBytes: MAX_TRANSFER_BYTES,

@@ -127,6 +127,8 @@ export const BrokerConfigSchema = z.object({
   transactionCheckInterval: integer(100).default(30_000),
   /** Refuse transaction half messages (NO_PERMISSION). */
   rejectTransactionMessage: bool.default(false),
+  /** 5.x reset by time: offsets reset on the broker (consumers need not be online); false: 4.x client-side reset. */
+  useServerSideResetOffset: bool.default(true),
   /** Index message keys and unique ids for QUERY_MESSAGE (mqadmin queryMsgByKey/queryMsgById, traces). */
   messageIndexEnable: bool.default(true),
   /** Hash slots per index file (Java MessageStoreConfig). */

@@ -9,6 +9,7 @@ import { silentLogger } from '../../common/logger.js';
 import { loadBrokerConfig } from '../../config/broker-config.js';
 import { RequestCode, ResponseCode } from '../../protocol/codes.js';
 import { decodeMessageRecords, encodeProperties } from '../../protocol/message.js';
+import { PullSysFlag } from '../pull-processor.js';
 import { createRequest, createResponse, type RemotingCommand } from '../../protocol/remoting.js';
 import { RemotingClient } from '../../transport/client.js';
 import { BrokerController } from '../broker-controller.js';
@@ -123,7 +124,59 @@ describe('SEARCH_OFFSET_BY_TIMESTAMP', () => {
 });
 
 describe('INVOKE_BROKER_TO_RESET_OFFSET and INVOKE_BROKER_TO_GET_CONSUMER_STATUS', () => {
-  it('tells live consumers their offsets at the time, and collects their status', async () => {
+  const setServerSide = (on: boolean) =>
+    client.invokeOk(addr, createRequest(RequestCode.UPDATE_BROKER_CONFIG, {}, Buffer.from(`useServerSideResetOffset=${String(on)}`)));
+  const pullOnce = (group: string, topic: string, queueId: number, offset: number) =>
+    client.invoke(addr, createRequest(RequestCode.PULL_MESSAGE, {
+      consumerGroup: group, topic, queueId: String(queueId), queueOffset: String(offset), maxMsgNums: '32', sysFlag: String(PullSysFlag.SUBSCRIPTION),
+      commitOffset: '0', suspendTimeoutMillis: '0', subscription: '*', subVersion: '0', expressionType: 'TAG',
+    }));
+
+  it('5.x server-side reset: commits offsets at the time with no consumer online and moves the next pull', async () => {
+    for (let i = 0; i < 3; i++) await send('SRT', `o${i}`, {}, 0);
+    await new Promise((r) => setTimeout(r, 20));
+    const t = Date.now();
+    await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 2; i++) await send('SRT', `n${i}`, {}, 0);
+    const mqKey = (q: number): string => JSON.stringify({ brokerName: 'broker-q', queueId: q, topic: 'SRT' });
+    const reset = (group: string, extra: Record<string, string> = {}) =>
+      client.invoke(addr, createRequest(RequestCode.INVOKE_BROKER_TO_RESET_OFFSET, { topic: 'SRT', group, timestamp: String(t), isForce: 'true', ...extra }));
+
+    expect((await reset('SG_unknown')).code).toBe(ResponseCode.SUBSCRIPTION_GROUP_NOT_EXIST);
+    const noTopic = await client.invoke(addr, createRequest(RequestCode.INVOKE_BROKER_TO_RESET_OFFSET, { topic: 'Nope', group: 'SG', timestamp: '0', isForce: 'true' }));
+    expect(noTopic.code).toBe(ResponseCode.TOPIC_NOT_EXIST);
+    await client.invokeOk(addr, createRequest(RequestCode.UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, {}, Buffer.from(JSON.stringify({ groupName: 'SG', consumeEnable: true }))));
+
+    // The consumer had read everything (offset 5); nobody is online.
+    await client.invokeOk(addr, createRequest(RequestCode.UPDATE_CONSUMER_OFFSET, { consumerGroup: 'SG', topic: 'SRT', queueId: '0', commitOffset: '5' }));
+    const ok = await reset('SG');
+    expect(ok.code, ok.remark).toBe(ResponseCode.SUCCESS);
+    const queues = broker.topics.get('SRT')!.readQueueNums;
+    expect(ok.body?.toString()).toBe(`{"offsetTable":{${[...Array(queues).keys()].map((q) => `${mqKey(q)}:${q === 0 ? 3 : 0}`).join(',')}}}`);
+    const committed = await client.invokeOk(addr, createRequest(RequestCode.QUERY_CONSUMER_OFFSET, { consumerGroup: 'SG', topic: 'SRT', queueId: '0' }));
+    expect(committed.extFields.offset).toBe('3');
+    // A consumer writing its old position back before it pulled again is ignored.
+    await client.invokeOk(addr, createRequest(RequestCode.UPDATE_CONSUMER_OFFSET, { consumerGroup: 'SG', topic: 'SRT', queueId: '0', commitOffset: '5' }));
+    // Its next pull is moved to the reset offset, once; then pulls read from there.
+    const moved = await pullOnce('SG', 'SRT', 0, 5);
+    expect(moved.code).toBe(ResponseCode.PULL_OFFSET_MOVED);
+    expect(moved.extFields.nextBeginOffset).toBe('3');
+    const after = await pullOnce('SG', 'SRT', 0, 3);
+    expect(after.code).toBe(ResponseCode.SUCCESS);
+    expect(decodeMessageRecords(after.body!).map((m) => m.body.toString())).toEqual(['n0', 'n1']);
+    const again = await client.invokeOk(addr, createRequest(RequestCode.QUERY_CONSUMER_OFFSET, { consumerGroup: 'SG', topic: 'SRT', queueId: '0' }));
+    expect(again.extFields.offset).toBe('3');
+
+    // One queue to one offset; out of range refused.
+    const one = await reset('SG', { queueId: '0', offset: '1' });
+    expect(one.body?.toString()).toBe(`{"offsetTable":{${mqKey(0)}:1}}`);
+    const far = await reset('SG', { queueId: '0', offset: '9' });
+    expect(far.code).toBe(ResponseCode.SYSTEM_ERROR);
+    expect(far.remark).toBe('Target offset 9 not in consume queue range [0-5]');
+  });
+
+  it('4.x client-side reset (useServerSideResetOffset=false): tells live consumers their offsets at the time, and collects their status', async () => {
+    await setServerSide(false);
     for (let i = 0; i < 3; i++) await send('RT', `o${i}`, {}, 0);
     await new Promise((r) => setTimeout(r, 20));
     const t = Date.now();
@@ -187,6 +240,7 @@ describe('INVOKE_BROKER_TO_RESET_OFFSET and INVOKE_BROKER_TO_GET_CONSUMER_STATUS
       expect(none.code).toBe(ResponseCode.SYSTEM_ERROR);
     } finally {
       await consumer.close();
+      await setServerSide(true);
     }
   });
 

@@ -1,6 +1,8 @@
 // Broker → client offset control (Java Broker2Client, reached through AdminBrokerProcessor):
-// INVOKE_BROKER_TO_RESET_OFFSET (mqadmin resetOffsetByTime) computes each queue's offset at a
-// time and tells every live consumer of the group RESET_CONSUMER_CLIENT_OFFSET;
+// INVOKE_BROKER_TO_RESET_OFFSET (mqadmin resetOffsetByTime) resets the group's offsets on the
+// broker (5.x, useServerSideResetOffset, the default: consumers are moved on their next pull), or
+// computes each queue's offset at a time and tells every live consumer of the group
+// RESET_CONSUMER_CLIENT_OFFSET (4.x);
 // INVOKE_BROKER_TO_GET_CONSUMER_STATUS (mqadmin getConsumerStatus) asks each consumer for its
 // offsets with GET_CONSUMER_STATUS_FROM_CLIENT.
 import { RequestError } from '../../common/errors.js';
@@ -29,6 +31,7 @@ export class ResetOffsetProcessor {
    */
   resetOffset(req: RemotingCommand): RemotingCommand {
     const ctx = this.#ctx;
+    if (ctx.config.useServerSideResetOffset) return this.#resetOnBroker(req);
     const topic = header(req, 'topic');
     const group = header(req, 'group');
     const timestamp = intHeader(req, 'timestamp');
@@ -55,6 +58,44 @@ export class ResetOffsetProcessor {
     if (old) return createResponse(req, ResponseCode.SYSTEM_ERROR, `the client does not support this feature. version=${old.version}`);
     this.#tellConsumers(topic, group, timestamp, body);
     return createResponse(req, ResponseCode.SUCCESS, undefined, {}, body);
+  }
+
+  /**
+   * 5.x server-side reset (AdminBrokerProcessor.resetOffsetInner): one queue to `offset` or to the
+   * offset at `timestamp` (-1: the end), or every read queue by time; the group need not be
+   * online. Offsets are committed at once and each queue's next pull is moved there.
+   */
+  #resetOnBroker(req: RemotingCommand): RemotingCommand {
+    const ctx = this.#ctx;
+    const topic = header(req, 'topic');
+    const group = header(req, 'group');
+    const timestamp = intHeader(req, 'timestamp');
+    const queueId = optionalIntHeader(req, 'queueId') ?? -1;
+    const offset = optionalIntHeader(req, 'offset') ?? -1;
+    if (ctx.role() === 'SLAVE') return createResponse(req, ResponseCode.SYSTEM_ERROR, 'Can not reset offset in slave broker');
+    const tc = ctx.topics.get(topic);
+    if (!tc) return createResponse(req, ResponseCode.TOPIC_NOT_EXIST, `Topic ${topic} does not exist`);
+    if (!ctx.groups.get(group)) return createResponse(req, ResponseCode.SUBSCRIPTION_GROUP_NOT_EXIST, `Group ${group} does not exist`);
+    const byTime = (q: number): number => Math.max(0, timestamp < 0 ? ctx.store.getMaxOffsetInQueue(topic, q) : ctx.store.getOffsetInQueueByTime(topic, q, timestamp));
+    const table: [number, number][] = [];
+    if (queueId >= 0) {
+      if (offset !== -1) {
+        const min = ctx.store.getMinOffsetInQueue(topic, queueId);
+        const max = ctx.store.getMaxOffsetInQueue(topic, queueId);
+        if ((min >= 0 && offset < min) || offset > max + 1) {
+          return createResponse(req, ResponseCode.SYSTEM_ERROR, `Target offset ${offset} not in consume queue range [${min}-${max}]`);
+        }
+        table.push([queueId, offset]);
+      } else {
+        table.push([queueId, byTime(queueId)]);
+      }
+    } else {
+      for (let q = 0; q < tc.readQueueNums; q++) table.push([q, byTime(q)]);
+    }
+    if (table.length === 0) return createResponse(req, ResponseCode.SYSTEM_ERROR, 'No queues to reset.');
+    for (const [q, o] of table) ctx.offsets.assignResetOffset(group, topic, q, o);
+    ctx.log.info({ topic, group, timestamp, queues: Object.fromEntries(table) }, '[reset-offset] offsets reset on the broker');
+    return createResponse(req, ResponseCode.SUCCESS, undefined, {}, this.#offsetTableBody(topic, table));
   }
 
   #resetQueue(req: RemotingCommand, topic: string, group: string, queueId: number, offset: number): RemotingCommand {

@@ -128,6 +128,22 @@ export const BrokerMemberStatusSchema = z.strictObject({
   version: z.string().optional(),
 });
 
+/** A drained step of a rolling restart, kept between reconciliations. */
+export const BrokerRolloutStatusSchema = z.strictObject({
+  /**
+   * `DrainingMaster` (write permission off, waiting for in-flight sends), `RestartingMaster` (pod
+   * deleted, waiting for it to be back, registered and its slaves reconnected); for a SYNC group's
+   * only in-sync slave `DrainingSlave` and `RestartingSlave` (the group's writes are off meanwhile).
+   */
+  phase: z.enum(['DrainingMaster', 'RestartingMaster', 'DrainingSlave', 'RestartingSlave']),
+  /** Member index of the member being rolled. */
+  member: z.number().int().min(0),
+  /** When the phase began (RFC 3339). */
+  since: z.string(),
+  /** UID of the pod that was deleted. */
+  podUid: z.string().optional(),
+});
+
 /** Observed state of a broker group. */
 export const BrokerGroupStatusSchema = z.strictObject({
   /** The metadata.generation this status describes. */
@@ -144,6 +160,12 @@ export const BrokerGroupStatusSchema = z.strictObject({
   currentImage: z.string().optional(),
   /** Broker version every member reports once a rollout finished. */
   version: z.string().optional(),
+  /** The name-server addresses the members are configured with. */
+  nameServers: z.array(z.string()).optional(),
+  /** The drained rolling-restart step in progress (the master, or a SYNC group's last in-sync slave). */
+  rollout: BrokerRolloutStatusSchema.optional(),
+  /** What the rolling restart waits for or what blocks it, in words (empty when nothing does). */
+  blockedBy: z.string().optional(),
 });
 
 /** Reasons of the BrokerGroup conditions, so reconcilers and alerts share one vocabulary. */
@@ -170,6 +192,12 @@ export const BrokerGroupReason = {
   NotRegistered: 'NotRegistered',
   /** Degraded=False. */
   Healthy: 'Healthy',
+  /** Ready=False: the NameServer of spec.nameServerRef does not exist or is invalid. */
+  NameServerNotFound: 'NameServerNotFound',
+  /** Progressing=True: the pause annotation is set; nothing is changed. */
+  ReconciliationPaused: 'ReconciliationPaused',
+  /** Progressing=True: a roll waits for something (status.blockedBy says what). */
+  RollingUpdateBlocked: 'RollingUpdateBlocked',
 } as const;
 
 function checkConfig(config: Record<string, string | number | boolean> | undefined, ctx: z.RefinementCtx): void {

@@ -88,8 +88,8 @@ export const TopicSpecCheckedSchema = TopicSpecSchema.superRefine((spec, ctx) =>
 });
 
 /**
- * A RocketMQ topic, created on every member (master and slaves) of the broker groups it targets
- * and kept as specified: Kubernetes is the source of truth.
+ * A RocketMQ topic, created on the master of every broker group it targets (slaves copy it from
+ * their master) and kept as specified: Kubernetes is the source of truth.
  */
 export const TopicSchema = z
   .object({
