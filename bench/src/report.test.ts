@@ -30,7 +30,7 @@ function results(): BenchResults {
     settings: { runs: 3, impls: ['java', 'ours'], heap: { namesrvHeap: '256m', brokerHeap: '2g', brokerDirectMem: '2g' } },
     machine: { cpuModel: 'AMD EPYC <test>', logicalCpus: 2, memTotalBytes: 24 * 2 ** 30, kernel: '6.18', free: '' },
     versions: { ours: 'rocketmq-ts 0.1.0', node: 'v20', java: 'openjdk 17', apache: '5.5.0', loadGenerators: 'x' },
-    loadavg: [{ ms: 1, load1: 1, load5: 1, load15: 1 }, { ms: 2, load1: 6, load5: 1, load15: 1 }],
+    loadavg: [{ ms: 1, load1: 6, load5: 1, load15: 1 }, { ms: 2, load1: 1, load5: 1, load15: 1 }],
     brokerConf: { java: 'brokerName=broker-a\n', ours: 'brokerName=broker-a\n' },
     cases: pick(['async-1k-w16', 'latency-1k', 'syncflush-1k-w16']),
     starts: [start('java', 1, 4000, 800), start('ours', 1, 300, 120), start('java', 2, 5000, 700), start('ours', 2, 600, 140)],
@@ -108,6 +108,9 @@ describe('rendering', () => {
     const md = renderMarkdown(res, sum, { resultsFile: '../bench/results/x.json', svgFile: 'benchmarks-chart.svg' });
     expect(md).toContain('| Produce throughput, 1 KiB async flush (async-1k-w16) | ours/Java ≥ 1.5× | 2.00× (runs 1.50–3.00, n=3) | met |');
     expect(md).toContain('**The machine was shared and busy during this run**');
+    // The run's own load does not make a machine busy: only what was there at the start.
+    const quiet = { ...res, loadavg: [{ ms: 1, load1: 0.2, load5: 0, load15: 0 }, { ms: 2, load1: 9, load5: 1, load15: 1 }] };
+    expect(renderMarkdown(quiet, summarize(quiet), { resultsFile: 'x.json', svgFile: 'c.svg' })).not.toContain('shared and busy');
     expect(md).toContain('2 × AMD EPYC <test>');
     expect(md).toContain('![ours/Java ratios per case](benchmarks-chart.svg)');
     expect(md).toMatch(/\| `async-1k-w16` .* \| java \| 1,000 <sub>900–1,200<\/sub> \|/);

@@ -281,8 +281,11 @@ function mdSetupAndTargets(L: string[], res: BenchResults, sum: Summary, o: Rend
   L.push('');
   L.push(`- Machine: ${res.machine.logicalCpus} × ${res.machine.cpuModel}, ${(res.machine.memTotalBytes / 2 ** 30).toFixed(1)} GiB RAM, Linux ${res.machine.kernel}.`);
   const l1 = sum.load1;
-  const busy = l1 !== undefined && l1.max > res.machine.logicalCpus * 0.75;
-  L.push(`- Load average (1 min) during the run: ${l1 ? `${fx(l1.min)}–${fx(l1.max)} (median ${fx(l1.median)})` : 'n/a'} on ${res.machine.logicalCpus} CPUs.${busy ? ' **The machine was shared and busy during this run** (other jobs were using the CPUs), so absolute numbers are low and noisy; the ours/Java ratios, taken pair by pair in the same run, are the more meaningful figures.' : ''}`);
+  // The run's own brokers and load generators raise the load average; what was there before the
+  // first case (the first sample) says whether other work shared the machine.
+  const before = res.loadavg[0]?.load1;
+  const busy = before !== undefined && before > res.machine.logicalCpus * 0.75;
+  L.push(`- Load average (1 min) during the run, the benchmark's own processes included: ${l1 ? `${fx(l1.min)}–${fx(l1.max)} (median ${fx(l1.median)})` : 'n/a'} on ${res.machine.logicalCpus} CPUs; at the start: ${before !== undefined ? fx(before) : 'n/a'}.${busy ? ' **The machine was shared and busy during this run** (other jobs were using the CPUs), so absolute numbers are low and noisy; the ours/Java ratios, taken pair by pair in the same run, are the more meaningful figures.' : ''}`);
   L.push(`- Versions: ${res.versions.ours}, Node ${res.versions.node}; Apache RocketMQ ${res.versions.apache} (Maven Central) on ${res.versions.java}; load generators: ${res.versions.loadGenerators}.`);
   L.push(`- Java heap: namesrv ${res.settings.heap.namesrvHeap}, broker ${res.settings.heap.brokerHeap} (direct ${res.settings.heap.brokerDirectMem}), G1. Ours: Node defaults. Load-generator JVMs: 512 MiB heap each. Everything (brokers and load generators) shares the same ${res.machine.logicalCpus} CPUs; nothing is pinned.`);
   L.push(`- Same loopback ports and the same broker.conf for both (below); each topic is created with the \`updateTopic\` admin request (8 read/write queues) and awaited in the name server's routes. Each set-up (case group) starts fresh clusters per implementation and run; Java runs first in each pair, because the latency case offers half of Java's measured peak. ${res.settings.runs} run(s) per case; cells show the median with the min–max over runs in small print.`);
