@@ -148,10 +148,12 @@ function uniqKey(i: number): string {
 async function produce(t: Target): Promise<void> {
   const admin = new AdminClient({ namesrvAddr: t.namesrv });
   try {
+    // updateTopic reaches the name server through the broker's next registration; on a loaded
+    // machine that can take a while
     for (let i = 0; ; i++) {
       const route = await admin.getTopicRoute(TOPIC).catch(() => undefined);
       if (route?.queueDatas.length) break;
-      if (i > 100) throw new Error(`${t.name}: ${TOPIC} has no route`);
+      if (i > 600) throw new Error(`${t.name}: ${TOPIC} has no route 60 s after updateTopic; updateTopic printed:\n${t.phase1.join('\n')}`);
       await sleep(100);
     }
   } finally {
@@ -186,6 +188,20 @@ async function produce(t: Target): Promise<void> {
   }
 }
 
+async function waitRegistered(t: Target): Promise<void> {
+  const admin = new AdminClient({ namesrvAddr: t.namesrv });
+  try {
+    for (let i = 0; ; i++) {
+      const info = await admin.getBrokerClusterInfo().catch(() => undefined);
+      if (info?.clusters.get('DefaultCluster')?.includes('broker-a') && info.brokers.get('broker-a')?.brokerAddrs.get(0) === t.broker) return;
+      if (i > 600) throw new Error(`${t.name}: broker-a did not register with ${t.namesrv} within 60 s`);
+      await sleep(100);
+    }
+  } finally {
+    await admin.close();
+  }
+}
+
 const perQueue = (t: Target, filter: (i: number) => boolean = () => true): number[] =>
   Array.from({ length: QUEUES }, (_, q) => t.sent.filter((s, i) => s.queueId === q && filter(i)).length);
 
@@ -212,6 +228,9 @@ describe.skipIf(skip !== undefined)('official mqadmin 5.5.0 against our cluster 
     for (const [name, namesrv, broker] of [['ours', ours.namesrvAddr, ours.brokerAddr], ['apache', `127.0.0.1:${nsPort}`, `127.0.0.1:${brPort}`]] as const) {
       targets.push({ name, namesrv, broker, sent: [], resetTimestamp: 0, client: new RemotingClient(silentLogger()), phase1: [], phase2: [], phase2Err: [] });
     }
+    // start.sh returns when the Java broker booted; its first registration can miss a name server
+    // that was not listening yet (the next one comes 10 s later). `updateTopic -c` needs it registered.
+    await Promise.all(targets.map((t) => waitRegistered(t)));
     const dir = tempDir('mqadmin-batch');
     await Promise.all(targets.map(async (t) => {
       t.phase1 = (await mqadminBatch(dir, `${t.name}-1`, phase1(t))).out;
