@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCpuInfo, parseLoadAvg, parseMemTotal, parseProcStat, parseProcStatus, parseUptime, readProcStat } from './procfs.js';
+import { parseCpuInfo, parseCpuTimes, parseLoadAvg, parseMemTotal, parseProcStat, parseProcStatus, parseUptime, readCpuTimes, readProcStat, stealShare } from './procfs.js';
 
 describe('/proc parsers', () => {
   it('reads utime+stime and starttime from /proc/<pid>/stat, even with spaces and parens in comm', () => {
@@ -23,6 +23,16 @@ describe('/proc parsers', () => {
     const cpuinfo = 'processor\t: 0\nmodel name\t: AMD EPYC 7B13\n\nprocessor\t: 1\nmodel name\t: AMD EPYC 7B13\n';
     expect(parseCpuInfo(cpuinfo)).toEqual({ model: 'AMD EPYC 7B13', logicalCpus: 2 });
     expect(parseMemTotal('MemTotal:       24576000 kB\nMemFree: 1 kB\n')).toBe(24576000 * 1024);
+  });
+
+  it('reads the machine CPU split and the stolen share between two readings', () => {
+    const a = parseCpuTimes('cpu  100 5 50 800 20 3 2 10 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n');
+    expect(a).toEqual({ busy: 160, idle: 820, steal: 10 });
+    const b = parseCpuTimes('cpu  200 5 100 900 20 3 2 60 0 0\n');
+    expect(stealShare(a, b)).toBeCloseTo(50 / (150 + 100 + 50));
+    expect(stealShare(a, a)).toBeUndefined();
+    expect(() => parseCpuTimes('intr 1 2\n')).toThrow(/format/);
+    expect(readCpuTimes()?.busy).toBeGreaterThan(0);
   });
 
   it('reads this process from the real /proc', () => {

@@ -45,6 +45,39 @@ export function parseProcStatus(text: string): ProcMem {
   return { rssBytes: kb('VmRSS'), hwmBytes: kb('VmHWM') };
 }
 
+/** The machine's CPU time split (/proc/stat "cpu" line), clock ticks summed over all CPUs. */
+export interface CpuTimes {
+  /** user + nice + system + irq + softirq */
+  busy: number;
+  /** idle + iowait */
+  idle: number;
+  /** Time the hypervisor gave our virtual CPUs to someone else. */
+  steal: number;
+}
+
+/** Parses the aggregate "cpu" line of /proc/stat (guest time is already inside user). */
+export function parseCpuTimes(text: string): CpuTimes {
+  const line = text.split('\n').find((l) => l.startsWith('cpu '));
+  const v = line?.trim().split(/\s+/).slice(1).map(Number) ?? [];
+  if (v.length < 8 || !v.slice(0, 8).every((x) => Number.isFinite(x))) throw new Error('unexpected /proc/stat format');
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = v as [number, number, number, number, number, number, number, number];
+  return { busy: user + nice + system + irq + softirq, idle: idle + iowait, steal };
+}
+
+/** Share of CPU time stolen by the hypervisor between two readings (0..1), undefined if no time passed. */
+export function stealShare(a: CpuTimes, b: CpuTimes): number | undefined {
+  const total = b.busy - a.busy + (b.idle - a.idle) + (b.steal - a.steal);
+  return total > 0 ? (b.steal - a.steal) / total : undefined;
+}
+
+export function readCpuTimes(): CpuTimes | undefined {
+  try {
+    return parseCpuTimes(readFileSync('/proc/stat', 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
 export interface LoadAvg {
   load1: number;
   load5: number;

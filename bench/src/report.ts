@@ -89,6 +89,8 @@ export interface Summary {
   startupRatios: Partial<Record<'brokerReadyMs' | 'idleRssBytes', Spread>>;
   targets: Target[];
   load1: Spread | undefined;
+  /** Share of CPU time stolen by the hypervisor per case run (both implementations). */
+  steal: Spread | undefined;
 }
 
 function byRun(results: readonly CaseResult[], impl: Impl, key: NumKey, runs: number[]): Array<number | undefined> {
@@ -205,7 +207,14 @@ export function summarize(input: BenchResults): Summary {
     if (a) startupRatios.brokerReadyMs = a;
     if (b) startupRatios.idleRssBytes = b;
   }
-  return { cases, startup, startupRatios, targets: targets(cases, startup, startupRatios), load1: spread(res.loadavg.map((l) => l.load1)) };
+  return {
+    cases,
+    startup,
+    startupRatios,
+    targets: targets(cases, startup, startupRatios),
+    load1: spread(res.loadavg.map((l) => l.load1)),
+    steal: spread(res.results.flatMap((r) => (r.stealShare === undefined ? [] : [r.stealShare]))),
+  };
 }
 
 const fx = (v: number | undefined, d = 2): string => (v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(d));
@@ -286,6 +295,11 @@ function mdSetupAndTargets(L: string[], res: BenchResults, sum: Summary, o: Rend
   const before = res.loadavg[0]?.load1;
   const busy = before !== undefined && before > res.machine.logicalCpus * 0.75;
   L.push(`- Load average (1 min) during the run, the benchmark's own processes included: ${l1 ? `${fx(l1.min)}–${fx(l1.max)} (median ${fx(l1.median)})` : 'n/a'} on ${res.machine.logicalCpus} CPUs; at the start: ${before !== undefined ? fx(before) : 'n/a'}.${busy ? ' **The machine was shared and busy during this run** (other jobs were using the CPUs), so absolute numbers are low and noisy; the ours/Java ratios, taken pair by pair in the same run, are the more meaningful figures.' : ''}`);
+  if (sum.steal) {
+    const worst = res.results.reduce<CaseResult | undefined>((w, r) => (r.stealShare !== undefined && (w?.stealShare ?? -1) < r.stealShare ? r : w), undefined);
+    const pct = (v: number): string => `${(v * 100).toFixed(1)} %`;
+    L.push(`- CPU time stolen by the hypervisor (other guests on the host) during the case runs: median ${pct(sum.steal.median)}, max ${pct(sum.steal.max)}${worst ? ` (${worst.case} ${worst.impl} run ${worst.run})` : ''}; per case run in the JSON (\`stealShare\`). A run with high steal is slow for reasons outside both brokers.`);
+  }
   L.push(`- Versions: ${res.versions.ours}, Node ${res.versions.node}; Apache RocketMQ ${res.versions.apache} (Maven Central) on ${res.versions.java}; load generators: ${res.versions.loadGenerators}.`);
   L.push(`- Java heap: namesrv ${res.settings.heap.namesrvHeap}, broker ${res.settings.heap.brokerHeap} (direct ${res.settings.heap.brokerDirectMem}), G1. Ours: Node defaults. Load-generator JVMs: 512 MiB heap each. Everything (brokers and load generators) shares the same ${res.machine.logicalCpus} CPUs; nothing is pinned.`);
   L.push(`- Same loopback ports and the same broker.conf for both (below); each topic is created with the \`updateTopic\` admin request (8 read/write queues) and awaited in the name server's routes. Each set-up (case group) starts fresh clusters per implementation and run; Java runs first in each pair, because the latency case offers half of Java's measured peak. ${res.settings.runs} run(s) per case; cells show the median with the min–max over runs in small print.`);

@@ -8,6 +8,7 @@ import { topicOf } from './cases.js';
 import type { Cluster, Impl } from './clusters.js';
 import { commitLogMaxOffset, ROOT, slaveLagBytes } from './clusters.js';
 import { parseConsumerLine, parseLoadLine, parseProducerLine, type LoadBacklogResult, type LoadPacedResult, type ProducerLine } from './parse.js';
+import { readCpuTimes, stealShare } from './procfs.js';
 import type { Sampler } from './sampler.js';
 import type { Bucket } from './stats.js';
 
@@ -58,6 +59,8 @@ export interface CaseResult {
   cpuSecPerMMsgs?: number;
   peakRssBytes?: number;
   load1?: number;
+  /** Share of the machine's CPU time the hypervisor gave to other guests during the case (0..1). */
+  stealShare?: number;
   /** Master/slave cases: commit-log bytes the slave still lacked 5 s after the case. */
   slaveLagBytes?: number;
   /** Master/slave cases: master commit-log bytes written (so the lag has a scale). */
@@ -279,6 +282,7 @@ export async function runCase(c: CaseDef, cl: Cluster, s: CaseSettings, sampler:
   const r: CaseResult = { case: c.id, impl: cl.impl, run: runIndex, ok: false, load1 };
   const log = join(s.logDir, `${c.id}.${cl.impl}.run${runIndex}.log`);
   const caseStart = Date.now();
+  const cpuBefore = readCpuTimes();
   try {
     switch (c.kind) {
       case 'throughput':
@@ -307,5 +311,8 @@ export async function runCase(c: CaseDef, cl: Cluster, s: CaseSettings, sampler:
   } catch (e) {
     r.error = e instanceof Error ? e.message : String(e);
   }
+  const cpuAfter = readCpuTimes();
+  const steal = cpuBefore && cpuAfter ? stealShare(cpuBefore, cpuAfter) : undefined;
+  if (steal !== undefined) r.stealShare = steal;
   return r;
 }

@@ -5,14 +5,14 @@
 // brokerId, ...). Admin requests (UPDATE_BROKER_CONFIG, GET_BROKER_RUNTIME_INFO, routes) go
 // through our RemotingClient. Every wait is bounded and says what it waited for and what it saw.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, createWriteStream, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { silentLogger } from '../../broker/src/common/logger.js';
 import { parseJsonBody } from '../../broker/src/common/json.js';
 import { RequestCode, ResponseCode } from '../../broker/src/protocol/codes.js';
 import { createRequest, type RemotingCommand } from '../../broker/src/protocol/remoting.js';
 import { RemotingClient } from '../../broker/src/transport/client.js';
-import { freePortBlock, ROOT, tempDir, withTimeout } from './harness.js';
+import { freePortBlock, ROOT, tail, tempDir, untilReady, withTimeout } from './harness.js';
 
 const DIST = join(ROOT, 'dist/broker/src/cli');
 
@@ -59,7 +59,7 @@ process.once('exit', () => {
   for (const c of live) c.kill('SIGKILL');
 });
 
-function spawnUntilReady(args: string[], logFile: string, readyPattern: RegExp, timeoutMs: number): Promise<Running> {
+async function spawnUntilReady(args: string[], logFile: string, readyPattern: RegExp, timeoutMs: number): Promise<Running> {
   appendFileSync(logFile, `\n===== ${new Date().toISOString()} node ${args.join(' ')}\n`);
   const child = spawn('node', args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
@@ -72,37 +72,8 @@ function spawnUntilReady(args: string[], logFile: string, readyPattern: RegExp, 
       r({ code, signal, ms: 0, at: Date.now() });
     }),
   );
-  return new Promise<Running>((resolveStart, reject) => {
-    let out = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`node ${args.join(' ')} did not print ${readyPattern} within ${timeoutMs} ms; see ${logFile}:\n${tail(logFile)}`));
-    }, timeoutMs);
-    const onData = (d: Buffer): void => {
-      out += d.toString();
-      if (readyPattern.test(out)) {
-        clearTimeout(timer);
-        child.stdout.off('data', onData);
-        out = '';
-        resolveStart({ child, exited });
-      }
-    };
-    child.stdout.on('data', onData);
-    void exited.then((e) => {
-      clearTimeout(timer);
-      reject(new Error(`node ${args.join(' ')} exited (code ${e.code}, signal ${e.signal}) before it was ready; see ${logFile}:\n${tail(logFile)}`));
-    });
-  });
-}
-
-/** The last `chars` characters of a log file (for failure messages). */
-export function tail(file: string, chars = 3000): string {
-  try {
-    const text = readFileSync(file, 'utf8');
-    return text.length > chars ? `…${text.slice(-chars)}` : text;
-  } catch {
-    return '(no log)';
-  }
+  await untilReady(child, `node ${args.join(' ')}`, readyPattern, timeoutMs, logFile);
+  return { child, exited };
 }
 
 /** One broker process of the group: its config, ports, store and log. */

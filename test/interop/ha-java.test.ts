@@ -16,7 +16,6 @@
 //    registerNameServerPeriod (min 10 s), so it can take that long to find the master.
 //    The Java slave's mappedFileSizeCommitLog must equal our master's (start.sh: 64 MiB): an empty
 //    slave starts at our last segment and Java creates its first file at that offset.
-import { spawn } from 'node:child_process';
 import { crc32 } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
@@ -30,9 +29,9 @@ import { DefaultMessageStore } from '../../broker/src/store/default-message-stor
 import { decodeMessageRecord, encodeHost, encodeMessageRecord, encodeProperties, type DecodedRecord } from '../../broker/src/protocol/message.js';
 import { createRequest } from '../../broker/src/protocol/remoting.js';
 import { RemotingClient } from '../../broker/src/transport/client.js';
-import { eventually, freePortBlock, prepareDriver, ROOT, runProducer, tempDir } from './harness.js';
+import { runApacheScript, startApache, stopApache } from './apache.js';
+import { eventually, freePortBlock, prepareDriver, runProducer, tempDir } from './harness.js';
 
-const APACHE = join(ROOT, 'test/support/apache');
 const SEGMENT = 64 * 1024 * 1024; // start.sh: mappedFileSizeCommitLog=67108864
 
 function skipReason(): string | undefined {
@@ -41,21 +40,6 @@ function skipReason(): string | undefined {
   return undefined;
 }
 const skip = skipReason();
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err });
-    });
-  });
-}
 
 interface JavaBroker {
   dir: string;
@@ -69,15 +53,10 @@ async function startJava(name: string, extraConf: string[] = [], namesrvPortWant
   const dir = tempDir(name);
   const namesrvPort = namesrvPortWanted ?? (await freePortBlock());
   const brokerPort = await freePortBlock();
-  const r = await run('bash', [join(APACHE, 'start.sh'), dir], { NAMESRV_PORT: String(namesrvPort), BROKER_PORT: String(brokerPort), BROKER_HEAP: '512m', BROKER_DIRECT_MEM: '512m', BROKER_EXTRA_CONF: extraConf.join('\n'), START_TIMEOUT: '120' }, 180_000);
-  if (r.code !== 0) throw new Error(`start.sh failed (${r.code}):\n${r.err.slice(-3000)}`);
+  await startApache(dir, namesrvPort, brokerPort, { BROKER_EXTRA_CONF: extraConf.join('\n') });
   const b = { dir, namesrvPort, brokerPort };
   started.push(b);
   return b;
-}
-
-async function stopJava(b: JavaBroker): Promise<void> {
-  await run('bash', [join(APACHE, 'stop.sh'), '--fast', b.dir], {}, 60_000);
 }
 
 /** The first `length` bytes of the Java commit-log segment file starting at `base`. */
@@ -156,7 +135,7 @@ function registerAsMaster(haPort: number, namesrvPort: number): { stop(): Promis
 }
 
 afterAll(async () => {
-  for (const b of started.splice(0)) await stopJava(b);
+  for (const b of started.splice(0)) await stopApache(b.dir);
 });
 
 describe.skipIf(skip !== undefined)(`classic HA against Apache RocketMQ 5.5.0${skip ? ` (skipped: ${skip})` : ''}`, () => {
@@ -209,7 +188,7 @@ describe.skipIf(skip !== undefined)(`classic HA against Apache RocketMQ 5.5.0${s
         }
         expect(indexed).toBe(70);
         // The Java master sees our acks: mqadmin haStatus lists us with no lag.
-        const ha = await run('bash', [join(APACHE, 'mqadmin.sh'), 'haStatus', '-n', ns, '-b', `127.0.0.1:${java.brokerPort}`], { RMQ_HOME_DIR: join(java.dir, 'tools') }, 90_000);
+        const ha = await runApacheScript('mqadmin.sh', ['haStatus', '-n', ns, '-b', `127.0.0.1:${java.brokerPort}`], { RMQ_HOME_DIR: join(java.dir, 'tools') }, 90_000);
         expect(ha.code, ha.err.slice(-2000)).toBe(0);
         // #MasterCommitLogMaxOffset <n> … then per slave: addr, ack offset, diff, speed, status, transfer-from.
         expect(ha.out).toMatch(new RegExp(`#MasterCommitLogMaxOffset\\s+${end}\\b`));
@@ -220,7 +199,7 @@ describe.skipIf(skip !== undefined)(`classic HA against Apache RocketMQ 5.5.0${s
         await fileSlave.shutdown();
       }
     } finally {
-      await stopJava(java);
+      await stopApache(java.dir);
     }
   });
 
@@ -282,7 +261,7 @@ describe.skipIf(skip !== undefined)(`classic HA against Apache RocketMQ 5.5.0${s
         const entries = cqEntries(cq).slice(0, expected.length);
         expect(entries.map((e) => [e.offset, e.size])).toEqual(expected.map((r) => [r.physicalOffset, r.size]));
       } finally {
-        await stopJava(java);
+        await stopApache(java.dir);
       }
       await eventually(() => ha.connections().length === 0, 30_000, () => 'Java slave gone');
     } finally {
@@ -324,7 +303,7 @@ describe.skipIf(skip !== undefined)(`classic HA against Apache RocketMQ 5.5.0${s
         const tail = store.getMaxPhyOffset() - 3 * small;
         expect(javaCommitLog(java, 3 * small, tail).equals(readStore(store, 3 * small, store.getMaxPhyOffset()))).toBe(true);
       } finally {
-        await stopJava(java);
+        await stopApache(java.dir);
       }
     } finally {
       await registration.stop();

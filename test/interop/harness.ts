@@ -41,32 +41,53 @@ interface Proc {
   exited: Promise<number | null>;
 }
 
-function startProcess(cmd: string, args: string[], logFile: string, readyPattern: RegExp, timeoutMs: number, env: NodeJS.ProcessEnv = {}): Promise<Proc> {
-  const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const log = createWriteStream(logFile, { flags: 'a' });
-  child.stdout.pipe(log, { end: false });
-  child.stderr.pipe(log, { end: false });
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  return new Promise<Proc>((resolveStart, reject) => {
+/** The last `chars` characters of a log file (for failure messages). */
+export function tail(file: string, chars = 3000): string {
+  try {
+    const text = readFileSync(file, 'utf8');
+    return text.length > chars ? `…${text.slice(-chars)}` : text;
+  } catch {
+    return '(no log)';
+  }
+}
+
+/**
+ * Resolves once `child` (spawned with piped stdout) has printed something matching `readyPattern`
+ * there. Kills it and rejects after `timeoutMs`, rejects when it exits first; the errors name it
+ * `what` and end with the tail of `logFile`.
+ */
+export function untilReady(child: ChildProcess, what: string, readyPattern: RegExp, timeoutMs: number, logFile: string): Promise<void> {
+  return new Promise<void>((resolveReady, reject) => {
     let out = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${cmd} ${args.join(' ')} did not print ${readyPattern} within ${timeoutMs} ms; see ${logFile}`));
+      reject(new Error(`${what} did not print ${readyPattern} within ${timeoutMs} ms; see ${logFile}:\n${tail(logFile)}`));
     }, timeoutMs);
     const onData = (d: Buffer): void => {
       out += d.toString();
       if (readyPattern.test(out)) {
         clearTimeout(timer);
-        child.stdout.off('data', onData);
-        resolveStart({ child, exited });
+        child.stdout!.off('data', onData);
+        out = '';
+        resolveReady();
       }
     };
-    child.stdout.on('data', onData);
-    void exited.then((code) => {
+    child.stdout!.on('data', onData);
+    child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`${cmd} exited with ${code} before it was ready; see ${logFile}:\n${readFileSync(logFile, 'utf8').slice(-2000)}`));
+      reject(new Error(`${what} exited (code ${code}, signal ${signal}) before it was ready; see ${logFile}:\n${tail(logFile)}`));
     });
   });
+}
+
+async function startProcess(cmd: string, args: string[], logFile: string, readyPattern: RegExp, timeoutMs: number, env: NodeJS.ProcessEnv = {}): Promise<Proc> {
+  const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = createWriteStream(logFile, { flags: 'a' });
+  child.stdout.pipe(log, { end: false });
+  child.stderr.pipe(log, { end: false });
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  await untilReady(child, `${cmd} ${args.join(' ')}`, readyPattern, timeoutMs, logFile);
+  return { child, exited };
 }
 
 export interface ClusterOptions {
@@ -398,25 +419,26 @@ export function compareDelivery(sent: DriverEvent[], received: DriverEvent[], ru
 export type CheckEvent = Record<string, unknown> & { event: string };
 
 /**
+ * The `java` arguments that run check class `className` of the Java driver build on client line
+ * 4 or 5, as run.sh does: the client logs to files under target/logs, so stdout carries only the
+ * JSON lines. `jvm` adds JVM options.
+ */
+export function javaCheckArgs(line: 4 | 5, className: string, args: string[], jvm: string[] = []): string[] {
+  const target = join(ROOT, 'test/interop/java/target');
+  const logDir = join(target, 'logs');
+  const logOpts = line === 4
+    ? ['-Drocketmq.client.logUseSlf4j=false', `-Drocketmq.client.logRoot=${logDir}`, '-Drocketmq.client.logFileName=rocketmq_client_v4.log', '-Drocketmq.client.logLevel=WARN']
+    : [`-Drocketmq.log.root=${logDir}/v5`, '-Drocketmq.log.level=warn', '-Dmq.consoleAppender.enabled=false'];
+  const cp = `${readFileSync(join(target, `cp-${line}.txt`), 'utf8').trim()}:${join(target, `v${line}/classes`)}`;
+  return ['-Xmx256m', ...jvm, ...logOpts, '-cp', cp, `org.rmqts.interop.${className}`, ...args];
+}
+
+/**
  * Runs one check class of the Java driver build on client line 4 or 5 to its end and returns
  * its JSON events; throws with its error events and the log path when it exits non-zero.
  */
-export async function runJavaCheck(line: 4 | 5, className: string, args: string[], logFile: string, timeoutMs = 150_000): Promise<CheckEvent[]> {
-  const javaDir = join(ROOT, 'test/interop/java/target');
-  const cp = `${readFileSync(join(javaDir, `cp-${line}.txt`), 'utf8').trim()}:${join(javaDir, `v${line}/classes`)}`;
-  const jvm = ['-Xmx256m', `-Drocketmq.log.root=${join(javaDir, `logs/v${line}`)}`, '-Dmq.consoleAppender.enabled=false'];
-  const child = spawn('java', [...jvm, '-cp', cp, `org.rmqts.interop.${className}`, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let text = '';
-  logChildOutput(child, logFile, (d) => {
-    text += d.toString();
-  });
-  const code = await withTimeout(new Promise<number | null>((r) => child.on('close', (c) => r(c))), timeoutMs, `${className} ${args[0] ?? ''}`).catch((err: unknown) => {
-    child.kill('SIGKILL');
-    throw err;
-  });
-  const events = text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as CheckEvent);
-  if (code !== 0) throw new Error(`${className} ${args[0] ?? ''} exited with ${code}: ${JSON.stringify(events.filter((e) => e.event === 'error'))}; see ${logFile}`);
-  return events;
+export function runJavaCheck<E extends { event: string } = CheckEvent>(line: 4 | 5, className: string, args: string[], logFile: string, timeoutMs = 150_000, jvm: string[] = []): Promise<E[]> {
+  return runEvents<E>('java', javaCheckArgs(line, className, args, jvm), `${className} ${args[0] ?? ''}`, logFile, timeoutMs, {});
 }
 
 /** Builds a small program under test/interop/go/<name> (next to the shared Go driver); returns its path. */
@@ -432,18 +454,22 @@ export function buildGoCheck(name: string): string {
 }
 
 /** Runs a check program (a Go binary, or node with a script) to its end and returns its JSON events (as runJavaCheck). */
-export async function runCheckProgram(binary: string, args: string[], logFile: string, timeoutMs = 150_000, env: NodeJS.ProcessEnv = {}): Promise<CheckEvent[]> {
-  const child = spawn(binary, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+export function runCheckProgram<E extends { event: string } = CheckEvent>(binary: string, args: string[], logFile: string, timeoutMs = 150_000, env: NodeJS.ProcessEnv = {}): Promise<E[]> {
+  return runEvents<E>(binary, args, `${binary.split('/').pop() ?? binary} ${args[0] ?? ''}`, logFile, timeoutMs, env);
+}
+
+/** Runs `cmd` to its end; the JSON lines on its stdout are the events. Throws with its error events and the log path when it exits non-zero. */
+async function runEvents<E extends { event: string }>(cmd: string, args: string[], name: string, logFile: string, timeoutMs: number, env: NodeJS.ProcessEnv): Promise<E[]> {
+  const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let text = '';
   logChildOutput(child, logFile, (d) => {
     text += d.toString();
   });
-  const name = `${binary.split('/').pop() ?? binary} ${args[0] ?? ''}`;
   const code = await withTimeout(new Promise<number | null>((r) => child.on('close', (c) => r(c))), timeoutMs, name).catch((err: unknown) => {
     child.kill('SIGKILL');
     throw err;
   });
-  const events = text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as CheckEvent);
+  const events = text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as E);
   if (code !== 0) throw new Error(`${name} exited with ${code}: ${JSON.stringify(events.filter((e) => e.event === 'error'))}; see ${logFile}`);
   return events;
 }

@@ -5,7 +5,7 @@
 //
 // mqadmin is a JVM per command; MqadminBatch.java runs a list of commands through the official
 // MQAdminStartup.main0 in one JVM instead (one JVM per cluster and phase, both clusters at once).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -18,9 +18,9 @@ import { RequestCode, SERVER_VERSION } from '../../broker/src/protocol/codes.js'
 import { encodeProperties } from '../../broker/src/protocol/message.js';
 import { createRequest } from '../../broker/src/protocol/remoting.js';
 import { RemotingClient } from '../../broker/src/transport/client.js';
+import { APACHE, runApacheScript, startApache, stopApache } from './apache.js';
 import { freePortBlock, OurCluster, ROOT, tempDir } from './harness.js';
 
-const APACHE = join(ROOT, 'test/support/apache');
 const TOPIC = 'MQA_T';
 const DEL_TOPIC = 'MQA_DEL';
 const GROUP = 'MQA_G';
@@ -44,21 +44,6 @@ function skipReason(): string | undefined {
 }
 const skip = skipReason();
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err });
-    });
-  });
-}
-
 interface Target {
   name: 'ours' | 'apache';
   namesrv: string;
@@ -77,7 +62,7 @@ interface Target {
 async function mqadminBatch(dir: string, label: string, commands: string[][]): Promise<{ out: string[]; err: string[] }> {
   const file = join(dir, `${label}.commands`);
   writeFileSync(file, commands.map((c) => c.join('\t')).join('\n') + '\n');
-  const r = await run('bash', [join(APACHE, 'mqadmin-batch.sh'), file], { RMQ_HOME_DIR: join(dir, 'tools-home') }, 150_000);
+  const r = await runApacheScript('mqadmin-batch.sh', [file], { RMQ_HOME_DIR: join(dir, 'tools-home') }, 150_000);
   const split = (text: string): string[] => text.split(/\n?@@@MQADMIN (?:\d+|END)@@@\n/).slice(1);
   const out = split(r.out);
   if (r.code !== 0 || out.length < commands.length) throw new Error(`mqadmin batch ${label} failed (exit ${r.code}):\n${r.out.slice(-2000)}\n${r.err.slice(-3000)}`);
@@ -221,10 +206,7 @@ describe.skipIf(skip !== undefined)('official mqadmin 5.5.0 against our cluster 
     apacheDir = tempDir('mqadmin-apache');
     const nsPort = await freePortBlock();
     const brPort = await freePortBlock();
-    const apacheStart = run('bash', [join(APACHE, 'start.sh'), apacheDir], { NAMESRV_PORT: String(nsPort), BROKER_PORT: String(brPort), BROKER_HEAP: '512m', BROKER_DIRECT_MEM: '512m', NAMESRV_HEAP: '128m', START_TIMEOUT: '120' }, 180_000);
-    await ours.start();
-    const started = await apacheStart;
-    if (started.code !== 0) throw new Error(`start.sh failed (${started.code}):\n${started.err.slice(-3000)}`);
+    await Promise.all([startApache(apacheDir, nsPort, brPort, { NAMESRV_HEAP: '128m' }), ours.start()]);
     for (const [name, namesrv, broker] of [['ours', ours.namesrvAddr, ours.brokerAddr], ['apache', `127.0.0.1:${nsPort}`, `127.0.0.1:${brPort}`]] as const) {
       targets.push({ name, namesrv, broker, sent: [], resetTimestamp: 0, client: new RemotingClient(silentLogger()), phase1: [], phase2: [], phase2Err: [] });
     }
@@ -260,7 +242,7 @@ describe.skipIf(skip !== undefined)('official mqadmin 5.5.0 against our cluster 
   afterAll(async () => {
     for (const t of targets) await t.client.close();
     await ours.stop();
-    if (apacheDir) await run('bash', [join(APACHE, 'stop.sh'), '--fast', apacheDir], {}, 60_000);
+    if (apacheDir) await stopApache(apacheDir);
   }, 120_000);
 
   const [o, a] = [(): Target => targets[0]!, (): Target => targets[1]!];

@@ -5,7 +5,7 @@
 // CONSUME_FROM_TIMESTAMP on a queue whose head was deleted, and INVOKE_BROKER_TO_RESET_OFFSET
 // reaching a live consumer.
 import { spawn } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../broker/src/common/logger.js';
@@ -13,7 +13,7 @@ import { RequestCode, ResponseCode } from '../../broker/src/protocol/codes.js';
 import { decodeMessageRecords, decodeOffsetMsgId, encodeProperties } from '../../broker/src/protocol/message.js';
 import { createRequest, type RemotingCommand } from '../../broker/src/protocol/remoting.js';
 import { RemotingClient } from '../../broker/src/transport/client.js';
-import { createTopic, OurCluster, prepareDriver, ROOT, withTimeout } from './harness.js';
+import { createTopic, javaCheckArgs, OurCluster, prepareDriver, ROOT, withTimeout } from './harness.js';
 
 interface CheckEvent {
   event: string;
@@ -44,15 +44,9 @@ class Check {
   readonly #exited: Promise<number | null>;
 
   constructor(line: 4 | 5, args: string[], logFile: string) {
-    const target = join(ROOT, 'test/interop/java/target');
-    const logDir = join(target, 'logs');
-    const logOpts = line === 4
-      ? ['-Drocketmq.client.logUseSlf4j=false', `-Drocketmq.client.logRoot=${logDir}`, '-Drocketmq.client.logFileName=rocketmq_client_v4.log', '-Drocketmq.client.logLevel=WARN']
-      : [`-Drocketmq.log.root=${logDir}/v5`, '-Drocketmq.log.level=warn', '-Dmq.consoleAppender.enabled=false'];
-    const cp = `${readFileSync(join(target, `cp-${line}.txt`), 'utf8').trim()}:${join(target, `v${line}/classes`)}`;
     // Rebalance every second (default 20 s): a consumer picks its queues up again soon after a reset.
-    const jvm = ['-Xmx256m', '-XX:+UseSerialGC', '-Duser.timezone=UTC', '-Drocketmq.client.rebalance.waitInterval=1000', ...logOpts];
-    this.#child = spawn('java', [...jvm, '-cp', cp, 'org.rmqts.interop.QueryTraceCheck', ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const jvm = ['-XX:+UseSerialGC', '-Duser.timezone=UTC', '-Drocketmq.client.rebalance.waitInterval=1000'];
+    this.#child = spawn('java', javaCheckArgs(line, 'QueryTraceCheck', args, jvm), { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     const log = createWriteStream(logFile, { flags: 'a' });
     this.#child.stderr!.pipe(log);
     let text = '';

@@ -3,15 +3,13 @@
 // UNKNOW is checked back by the broker and the check's COMMIT arrives; a half left unknown
 // survives a broker restart and is checked afterwards; END_TRANSACTION for a bogus offset fails.
 // The same flow with rocketmq-client-go/v2's transaction producer (test/interop/go/txcheck).
-import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../broker/src/common/logger.js';
 import { RequestCode, ResponseCode } from '../../broker/src/protocol/codes.js';
 import { createRequest } from '../../broker/src/protocol/remoting.js';
 import { RemotingClient } from '../../broker/src/transport/client.js';
-import { createTopic, OurCluster, prepareDriver, ROOT, withTimeout } from './harness.js';
+import { buildGoCheck, createTopic, OurCluster, prepareDriver, runCheckProgram, runJavaCheck } from './harness.js';
 
 interface TxEvent {
   event: string;
@@ -35,45 +33,7 @@ interface TxEvent {
 
 /** Runs TransactionCheck with client line 4 or 5 to its end and returns its JSON events. */
 function runCheck(line: 4 | 5, args: string[], logFile: string, timeoutMs = 90_000): Promise<TxEvent[]> {
-  const target = join(ROOT, 'test/interop/java/target');
-  const logDir = join(target, 'logs');
-  // As run.sh: client logs go to files, stdout carries our JSON lines only.
-  const logOpts = line === 4
-    ? ['-Drocketmq.client.logUseSlf4j=false', `-Drocketmq.client.logRoot=${logDir}`, '-Drocketmq.client.logFileName=rocketmq_client_v4.log', '-Drocketmq.client.logLevel=WARN']
-    : [`-Drocketmq.log.root=${logDir}/v5`, '-Drocketmq.log.level=warn', '-Dmq.consoleAppender.enabled=false'];
-  const cp = `${readFileSync(join(target, `cp-${line}.txt`), 'utf8').trim()}:${join(target, `v${line}/classes`)}`;
-  return runEvents('java', ['-Xmx256m', '-XX:+UseSerialGC', ...logOpts, '-cp', cp, 'org.rmqts.interop.TransactionCheck', ...args], `TransactionCheck ${args[0]}`, logFile, timeoutMs);
-}
-
-/** Builds test/interop/go/txcheck (a small program next to the shared Go driver). */
-function buildGoTxCheck(): string {
-  const dir = join(ROOT, 'test/interop/go');
-  const out = join(dir, 'bin/txcheck');
-  const r = spawnSync('go', ['build', '-trimpath', '-o', out, './txcheck'], {
-    cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000,
-    env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: `${process.env.GOFLAGS ?? ''} -mod=mod -buildvcs=false` },
-  });
-  if (r.status !== 0) throw new Error(`go build ./txcheck failed (exit ${r.status}):\n${r.stderr?.toString().slice(-3000)}`);
-  return out;
-}
-
-/** Runs a check program to its end; its stdout's JSON lines are the events. */
-async function runEvents(cmd: string, args: string[], what: string, logFile: string, timeoutMs: number): Promise<TxEvent[]> {
-  const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const log = createWriteStream(logFile, { flags: 'a' });
-  child.stderr.pipe(log);
-  let text = '';
-  child.stdout.on('data', (d: Buffer) => {
-    log.write(d);
-    text += d.toString();
-  });
-  const code = await withTimeout(new Promise<number | null>((r) => child.on('exit', (c) => r(c))), timeoutMs, what).catch((err: unknown) => {
-    child.kill('SIGKILL');
-    throw err;
-  });
-  const events = text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as TxEvent);
-  if (code !== 0) throw new Error(`${what} exited with ${code}: ${JSON.stringify(events.filter((e) => e.event === 'error'))}; see ${logFile}`);
-  return events;
+  return runJavaCheck<TxEvent>(line, 'TransactionCheck', args, logFile, timeoutMs, ['-XX:+UseSerialGC']);
 }
 
 /** (a) COMMIT once, (b) ROLLBACK never though a later marker arrives, (c) UNKNOW checked back once and committed. */
@@ -153,7 +113,7 @@ describe.skipIf(skipGo !== undefined)(`transactional messages with the go client
   const cluster = new OurCluster('interop-tx-go', { brokerConf: { transactionTimeOut: '1000', transactionCheckInterval: '1000' } });
   let binary = '';
   beforeAll(async () => {
-    binary = buildGoTxCheck();
+    binary = buildGoCheck('txcheck');
     await cluster.start();
   });
   afterAll(() => cluster.stop());
@@ -161,7 +121,7 @@ describe.skipIf(skipGo !== undefined)(`transactional messages with the go client
   it('COMMIT arrives once, ROLLBACK never (a later marker does), UNKNOW is checked back and committed', async () => {
     const topic = `T_txgo_${Date.now()}`;
     await createTopic(cluster, topic, 2);
-    const events = await runEvents(binary, ['--namesrv', cluster.namesrvAddr, '--topic', topic, '--group', 'PG_txgo'], 'txcheck', join(cluster.dir, 'go-flow.log'), 90_000);
+    const events = await runCheckProgram<TxEvent>(binary, ['--namesrv', cluster.namesrvAddr, '--topic', topic, '--group', 'PG_txgo'], join(cluster.dir, 'go-flow.log'), 90_000);
     expectFlow(events, topic);
   });
 });

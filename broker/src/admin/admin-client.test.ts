@@ -1,29 +1,18 @@
 // AdminClient against an in-process NameServer and Broker over real sockets, plus its decoders.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RmqError } from '../common/errors.js';
 import { silentLogger } from '../common/logger.js';
-import { loadBrokerConfig } from '../config/broker-config.js';
-import { BrokerController } from '../broker/broker-controller.js';
-import { NameServer } from '../namesrv/namesrv.js';
+import type { BrokerController } from '../broker/broker-controller.js';
+import { useBrokerTestBed, waitFor } from '../broker/broker.testbed.js';
+import type { NameServer } from '../namesrv/namesrv.js';
 import { RequestCode, ResponseCode } from '../protocol/codes.js';
 import { encodeProperties } from '../protocol/message.js';
 import { createRequest } from '../protocol/remoting.js';
-import { RemotingClient } from '../transport/client.js';
+import type { RemotingClient } from '../transport/client.js';
 import { RemotingServer } from '../transport/server.js';
 import { AdminClient, AdminError, isAdminError, pickBrokerAddr } from './admin-client.js';
 import { decodeConsumeStats, decodeResetOffsetBody } from './admin-types.js';
 import { parseFastJson } from './fastjson.js';
-
-async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('fastjson reader', () => {
   it('reads object keys, bare numeric keys and ordinary JSON', () => {
@@ -50,39 +39,21 @@ describe('fastjson reader', () => {
 });
 
 describe('AdminClient', () => {
-  let dir: string;
+  const bed = useBrokerTestBed('admin-client-', { mappedFileSizeCommitLog: String(4 * 1024 * 1024) });
   let namesrv: NameServer;
   let broker: BrokerController;
   let admin: AdminClient;
   let raw: RemotingClient;
 
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'admin-client-'));
-    namesrv = new NameServer({ listenPort: 0, bindAddress: '127.0.0.1' }, silentLogger());
-    await namesrv.start();
-    const rawConf = new Map(Object.entries({
-      brokerName: 'broker-t',
-      brokerIP1: '127.0.0.1',
-      bindAddress: '127.0.0.1',
-      listenPort: String(20000 + Math.floor(Math.random() * 12000)),
-      namesrvAddr: `127.0.0.1:${namesrv.port}`,
-      storePathRootDir: join(dir, 'store'),
-      mappedFileSizeCommitLog: String(4 * 1024 * 1024),
-    }));
-    broker = new BrokerController(loadBrokerConfig(rawConf).config, silentLogger(), {}, rawConf);
-    await broker.start();
+    namesrv = bed.namesrv;
+    raw = bed.client;
+    broker = await bed.startBroker('store');
     admin = new AdminClient({ namesrvAddr: `127.0.0.1:${namesrv.port}`, timeoutMs: 3000 });
-    raw = new RemotingClient(silentLogger());
     await waitFor(() => namesrv.routes.clusterInfo().brokerAddrTable.has('broker-t'), 'broker registration');
   });
 
-  afterEach(async () => {
-    await admin.close();
-    await raw.close();
-    await broker.shutdown();
-    await namesrv.shutdown();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => admin.close());
 
   async function send(topic: string, body: string, props: Record<string, string>): Promise<string> {
     const r = await raw.invokeOk(broker.brokerAddr, createRequest(RequestCode.SEND_MESSAGE, {

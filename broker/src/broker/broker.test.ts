@@ -3,14 +3,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger, silentLogger } from '../common/logger.js';
-import { loadBrokerConfig } from '../config/broker-config.js';
+import { silentLogger } from '../common/logger.js';
 import { NameServer } from '../namesrv/namesrv.js';
 import { RequestCode, ResponseCode } from '../protocol/codes.js';
 import { decodeMessageRecords, decodeOffsetMsgId, encodeBatchBody, encodeProperties, getProperty, javaStringHash } from '../protocol/message.js';
 import { createRequest, SerializeType, type RemotingCommand } from '../protocol/remoting.js';
 import { RemotingClient } from '../transport/client.js';
-import { BrokerController } from './broker-controller.js';
+import type { BrokerController } from './broker-controller.js';
+import { startTestBroker } from './broker.testbed.js';
 import { PullSysFlag } from './pull-processor.js';
 
 let dir: string;
@@ -20,18 +20,7 @@ let client: RemotingClient;
 let addr: string;
 
 async function startBroker(extra: Record<string, string> = {}): Promise<void> {
-  const { config } = loadBrokerConfig({
-    brokerName: 'broker-t',
-    brokerIP1: '127.0.0.1',
-    bindAddress: '127.0.0.1',
-    listenPort: String(20000 + Math.floor(Math.random() * 12000)),
-    namesrvAddr: namesrvs.map((n) => `127.0.0.1:${n.port}`).join(';'),
-    storePathRootDir: join(dir, 'store'),
-    mappedFileSizeCommitLog: String(8 * 1024 * 1024),
-    ...extra,
-  });
-  broker = new BrokerController(config, process.env.DEBUG_BROKER ? createLogger('t', 'debug') : silentLogger());
-  await broker.start();
+  broker = await startTestBroker('t', join(dir, 'store'), { namesrvAddr: namesrvs.map((n) => `127.0.0.1:${n.port}`).join(';'), ...extra });
   addr = broker.brokerAddr;
 }
 

@@ -1,5 +1,8 @@
 // Keeps this broker registered with every NameServer it was given (BrokerOuterAPI): at start,
-// every registerNameServerPeriod, right after topic changes, and unregisters at shutdown.
+// every registerNameServerPeriod, right after topic changes, and unregisters at shutdown. While a
+// NameServer has not accepted us (e.g. it was not up yet when the broker started), the round is
+// retried sooner, from 1 s doubling up to the period, so a broker is not left out of routes for a
+// whole period.
 import { crc32 } from 'node:zlib';
 import type { Logger } from 'pino';
 import { RequestCode } from '../protocol/codes.js';
@@ -21,6 +24,8 @@ export interface RegistrationState {
   lastError: Map<string, string>;
 }
 
+const RETRY_MIN_MS = 1000;
+
 export class NamesrvRegistrar {
   readonly state: RegistrationState = { registeredWith: new Set(), lastError: new Map() };
   readonly #client: RemotingClient;
@@ -32,6 +37,10 @@ export class NamesrvRegistrar {
   readonly #timeoutMs: number;
   #namesrvs: string[];
   #timer: NodeJS.Timeout | undefined;
+  #periodMs = 0;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retryDelayMs = RETRY_MIN_MS;
+  #stopped = false;
   #scheduled = false;
   #running: Promise<void> | undefined;
 
@@ -66,6 +75,7 @@ export class NamesrvRegistrar {
   }
 
   start(periodMs: number): Promise<void> {
+    this.#periodMs = periodMs;
     this.#timer = setInterval(() => void this.registerAll(), periodMs);
     this.#timer.unref();
     return this.registerAll();
@@ -126,11 +136,33 @@ export class NamesrvRegistrar {
         }
       }),
     );
+    this.#scheduleRetry();
+  }
+
+  /** A sooner round while some NameServer has not accepted the registration (backing off). */
+  #scheduleRetry(): void {
+    const missing = this.#namesrvs.some((addr) => !this.state.registeredWith.has(addr));
+    if (!missing) {
+      this.#retryDelayMs = RETRY_MIN_MS;
+      return;
+    }
+    if (this.#stopped || this.#retryTimer || this.#periodMs <= this.#retryDelayMs) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      void this.registerAll();
+    }, this.#retryDelayMs);
+    this.#retryTimer.unref();
+    this.#retryDelayMs = Math.min(this.#retryDelayMs * 2, this.#periodMs);
   }
 
   /** Leaves every NameServer under `identity` (default: the current one); stops the timer when `final`. */
   async unregisterAll(final = true, identity: RegistrarIdentity = this.#id()): Promise<void> {
-    if (final && this.#timer) clearInterval(this.#timer);
+    if (final) {
+      this.#stopped = true;
+      if (this.#timer) clearInterval(this.#timer);
+      if (this.#retryTimer) clearTimeout(this.#retryTimer);
+      this.#retryTimer = undefined;
+    }
     const ext = {
       brokerAddr: identity.brokerAddr,
       brokerId: String(identity.brokerId),

@@ -4,13 +4,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger, silentLogger } from '../common/logger.js';
-import { loadBrokerConfig } from '../config/broker-config.js';
+import { silentLogger } from '../common/logger.js';
 import { RequestCode, ResponseCode } from '../protocol/codes.js';
 import { decodeMessageRecords, decodeProperties, encodeProperties, getProperty } from '../protocol/message.js';
 import { createRequest, createResponse, FLAG_ONEWAY, type RemotingCommand } from '../protocol/remoting.js';
 import { RemotingClient } from '../transport/client.js';
-import { BrokerController } from './broker-controller.js';
+import type { BrokerController } from './broker-controller.js';
+import { startTestBroker } from './broker.testbed.js';
 
 let dir: string;
 let broker: BrokerController;
@@ -24,18 +24,7 @@ function newClient(): RemotingClient {
 }
 
 async function startBroker(extra: Record<string, string> = {}): Promise<void> {
-  const { config } = loadBrokerConfig({
-    brokerName: 'broker-o',
-    brokerIP1: '127.0.0.1',
-    bindAddress: '127.0.0.1',
-    listenPort: String(20000 + Math.floor(Math.random() * 12000)),
-    healthPort: '-1',
-    storePathRootDir: join(dir, 'store'),
-    mappedFileSizeCommitLog: String(8 * 1024 * 1024),
-    ...extra,
-  });
-  broker = new BrokerController(config, process.env.DEBUG_BROKER ? createLogger('t', 'debug') : silentLogger());
-  await broker.start();
+  broker = await startTestBroker('t', join(dir, 'store'), { brokerName: 'broker-o', ...extra });
   addr = broker.brokerAddr;
 }
 

@@ -13,12 +13,12 @@
 import { RequestError } from '../common/errors.js';
 import { topicNameProblem, type TopicConfig } from '../common/topic-config.js';
 import { isWriteable, RequestCode, ResponseCode } from '../protocol/codes.js';
-import { expandSendV2Fields } from '../protocol/headers.js';
 import { decodeProperties, encodeHost, encodeProperties, MAX_PROPERTIES_BYTES, Prop, tagsCode } from '../protocol/message.js';
 import { createRequest, createResponse, type RemotingCommand } from '../protocol/remoting.js';
 import type { RemotingConnection } from '../transport/connection.js';
 import type { BrokerContext } from './context.js';
 import { NOT_ALLOWED_SEND_TOPICS, TBW102 } from './metadata.js';
+import { parseSendRequestHeader, sendHeaderFields, type SendRequestHeader } from './send-header.js';
 
 /** Message properties of the request/reply feature (MessageConst). */
 export const ReplyProp = {
@@ -31,54 +31,6 @@ export const ReplyProp = {
 
 /** Broker2Client.callClient waits this long for the requester to take the reply. */
 export const PUSH_REPLY_TIMEOUT_MS = 10_000;
-
-/** The fields of SendMessageRequestHeader a reply carries on to the requester. */
-interface ReplyHeader {
-  producerGroup: string;
-  topic: string;
-  defaultTopic: string;
-  defaultTopicQueueNums: number;
-  queueId: number;
-  sysFlag: number;
-  bornTimestamp: number;
-  flag: number;
-  properties: string;
-  reconsumeTimes: number | undefined;
-  unitMode: boolean;
-}
-
-function parseReplyHeader(req: RemotingCommand): ReplyHeader {
-  const ext = req.code === RequestCode.SEND_REPLY_MESSAGE_V2 ? expandSendV2Fields(req.extFields) : req.extFields;
-  const str = (name: string): string => {
-    const v = ext[name];
-    if (v === undefined) throw new RequestError(ResponseCode.SYSTEM_ERROR, `the custom field <${name}> is null`);
-    return v;
-  };
-  const int = (name: string, fallback?: number): number => {
-    const v = ext[name];
-    if (v === undefined || v === '' || v === 'null') {
-      if (fallback !== undefined) return fallback;
-      throw new RequestError(ResponseCode.SYSTEM_ERROR, `the custom field <${name}> is null`);
-    }
-    const n = Number(v);
-    if (!Number.isInteger(n)) throw new RequestError(ResponseCode.SYSTEM_ERROR, `the custom field <${name}> is not an integer: "${v}"`);
-    return n;
-  };
-  const reconsume = ext.reconsumeTimes;
-  return {
-    producerGroup: str('producerGroup'),
-    topic: str('topic'),
-    defaultTopic: ext.defaultTopic ?? TBW102,
-    defaultTopicQueueNums: int('defaultTopicQueueNums', 4),
-    queueId: int('queueId'),
-    sysFlag: int('sysFlag', 0),
-    bornTimestamp: int('bornTimestamp', Date.now()),
-    flag: int('flag', 0),
-    properties: ext.properties ?? '',
-    reconsumeTimes: reconsume === undefined || reconsume === '' || reconsume === 'null' ? undefined : int('reconsumeTimes'),
-    unitMode: ext.unitMode === 'true',
-  };
-}
 
 interface PushOutcome {
   ok: boolean;
@@ -99,7 +51,7 @@ export class ReplyMessageProcessor {
       throw new RequestError(ResponseCode.SERVICE_NOT_AVAILABLE, `the broker[${ctx.config.brokerName}] is a slave and does not accept messages`);
     }
     if (!ctx.acceptingSends()) throw new RequestError(ResponseCode.SERVICE_NOT_AVAILABLE, `the broker[${ctx.config.brokerName}] is shutting down`);
-    const h = parseReplyHeader(req);
+    const h = parseSendRequestHeader(sendHeaderFields(req));
     const tc = this.#checkTopic(h, conn);
     if (h.queueId >= Math.max(tc.readQueueNums, tc.writeQueueNums)) {
       throw new RequestError(ResponseCode.INVALID_PARAMETER, `request queueId[${h.queueId}] is illegal, topic:${h.topic} topicConfig.writeQueueNums:${tc.writeQueueNums}`);
@@ -153,7 +105,7 @@ export class ReplyMessageProcessor {
   }
 
   /** ReplyMessageProcessor.pushReplyMessage: hands the reply to the requester's connection. */
-  async #push(h: ReplyHeader, body: Buffer, replier: RemotingConnection): Promise<PushOutcome> {
+  async #push(h: SendRequestHeader, body: Buffer, replier: RemotingConnection): Promise<PushOutcome> {
     const ctx = this.#ctx;
     const props = decodeProperties(h.properties);
     const requester = props.get(ReplyProp.REPLY_TO_CLIENT);
@@ -198,7 +150,7 @@ export class ReplyMessageProcessor {
   }
 
   /** AbstractSendMessageProcessor.msgCheck, as far as a reply needs it. */
-  #checkTopic(h: ReplyHeader, conn: RemotingConnection): TopicConfig {
+  #checkTopic(h: SendRequestHeader, conn: RemotingConnection): TopicConfig {
     const ctx = this.#ctx;
     if (!isWriteable(ctx.permission())) {
       throw new RequestError(ResponseCode.NO_PERMISSION, `the broker[${ctx.config.brokerName}] sending message is forbidden`);

@@ -3,7 +3,6 @@
 import { ProtocolError, RequestError } from '../common/errors.js';
 import { topicNameProblem, type TopicConfig } from '../common/topic-config.js';
 import { isWriteable, Perm, ResponseCode } from '../protocol/codes.js';
-import { expandSendV2Fields } from '../protocol/headers.js';
 import {
   decodeBatchBody,
   decodeProperties,
@@ -21,6 +20,7 @@ import type { RemotingConnection } from '../transport/connection.js';
 import type { BrokerContext } from './context.js';
 import { NOT_ALLOWED_SEND_TOPICS, RETRY_GROUP_TOPIC_PREFIX, DLQ_GROUP_TOPIC_PREFIX, TBW102 } from './metadata.js';
 import { delayLevelsOf, placeDelayed, TIMER_PROPERTIES, type ScheduledPlacement } from './schedule-message-service.js';
+import { optionalIntField, parseSendRequestHeader, sendHeaderFields, type SendRequestHeader } from './send-header.js';
 import { placeTimer } from './timer-message-service.js';
 import { isTransactionHalf, placeHalf, resetTransactionValue } from './transaction/transaction-util.js';
 import { createUniqId } from './uniq-id.js';
@@ -31,53 +31,17 @@ export const VERSION_3_4_9 = 121;
 /** A store result, possibly downgraded by the SYNC_MASTER replication wait. */
 type PutResult = Omit<StorePutResult, 'status'> & { status: StorePutResult['status'] | 'FLUSH_SLAVE_TIMEOUT' | 'SLAVE_NOT_AVAILABLE' };
 
-interface SendHeader {
-  producerGroup: string;
-  topic: string;
-  defaultTopic: string;
-  defaultTopicQueueNums: number;
-  queueId: number;
-  sysFlag: number;
-  bornTimestamp: number;
-  flag: number;
-  properties: string;
+interface SendHeader extends Omit<SendRequestHeader, 'reconsumeTimes'> {
+  /** 0 when absent, as Java's send path counts it. */
   reconsumeTimes: number;
   /** Set by clients re-sending a failed message to %RETRY% themselves (undefined if absent). */
   maxReconsumeTimes: number | undefined;
 }
 
-function int(ext: Record<string, string>, name: string, fallback?: number): number {
-  const v = ext[name];
-  if (v === undefined || v === '' || v === 'null') {
-    if (fallback !== undefined) return fallback;
-    throw new RequestError(ResponseCode.SYSTEM_ERROR, `the custom field <${name}> is null`);
-  }
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new RequestError(ResponseCode.SYSTEM_ERROR, `the custom field <${name}> is not an integer: "${v}"`);
-  return n;
-}
-
 function parseSendHeader(req: RemotingCommand): SendHeader {
-  const ext = req.code === 10 ? req.extFields : expandSendV2Fields(req.extFields);
-  const str = (name: string, fallback?: string): string => {
-    const v = ext[name];
-    if (v !== undefined) return v;
-    if (fallback !== undefined) return fallback;
-    throw new RequestError(ResponseCode.SYSTEM_ERROR, `the custom field <${name}> is null`);
-  };
-  return {
-    producerGroup: str('producerGroup'),
-    topic: str('topic'),
-    defaultTopic: str('defaultTopic', TBW102),
-    defaultTopicQueueNums: int(ext, 'defaultTopicQueueNums', 4),
-    queueId: int(ext, 'queueId'),
-    sysFlag: int(ext, 'sysFlag', 0),
-    bornTimestamp: int(ext, 'bornTimestamp', Date.now()),
-    flag: int(ext, 'flag', 0),
-    properties: str('properties', ''),
-    reconsumeTimes: int(ext, 'reconsumeTimes', 0),
-    maxReconsumeTimes: ext.maxReconsumeTimes === undefined || ext.maxReconsumeTimes === '' || ext.maxReconsumeTimes === 'null' ? undefined : int(ext, 'maxReconsumeTimes'),
-  };
+  const fields = sendHeaderFields(req);
+  const h = parseSendRequestHeader(fields);
+  return { ...h, reconsumeTimes: h.reconsumeTimes ?? 0, maxReconsumeTimes: optionalIntField(fields, 'maxReconsumeTimes') };
 }
 
 export class SendMessageProcessor {

@@ -3,7 +3,8 @@
 import { createLogger } from '../common/logger.js';
 import { BrokerController } from '../broker/broker-controller.js';
 import { brokerConfigEntries, loadBrokerConfig } from '../config/broker-config.js';
-import { fail, parseCliArgs, readConfigFile, stopOnSignals } from './common.js';
+import { fail, stopOnSignals } from './common.js';
+import { readServerArgs } from './server-args.js';
 
 const USAGE = `usage: rmq-broker [-c broker.conf] [-n namesrvAddr] [-p]
   -c  broker configuration file (RocketMQ key=value properties)
@@ -11,12 +12,9 @@ const USAGE = `usage: rmq-broker [-c broker.conf] [-n namesrvAddr] [-p]
   -p  print the effective configuration and exit`;
 
 async function main(): Promise<void> {
-  const args = parseCliArgs(process.argv.slice(2));
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
-  const raw = args.configFile ? readConfigFile(args.configFile) : new Map<string, string>();
+  const start = readServerArgs(USAGE);
+  if (!start) return;
+  const { args, raw } = start;
   if (args.namesrvAddr !== undefined) raw.set('namesrvAddr', args.namesrvAddr);
   const { config, unknownKeys, ignoredKeys } = loadBrokerConfig(raw, args.configFile ?? 'broker config');
   if (args.printConfig) {

@@ -3,19 +3,17 @@
 import { createLogger } from '../common/logger.js';
 import { loadNamesrvConfig } from '../config/namesrv-config.js';
 import { NameServer } from '../namesrv/namesrv.js';
-import { fail, parseCliArgs, readConfigFile, stopOnSignals } from './common.js';
+import { fail, stopOnSignals } from './common.js';
+import { readServerArgs } from './server-args.js';
 
 const USAGE = `usage: rmq-namesrv [-c namesrv.conf] [-p]
   -c  name server configuration file (key=value: listenPort, bindAddress, ...)
   -p  print the effective configuration and exit`;
 
 async function main(): Promise<void> {
-  const args = parseCliArgs(process.argv.slice(2));
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
-  const raw = args.configFile ? readConfigFile(args.configFile) : new Map<string, string>();
+  const start = readServerArgs(USAGE);
+  if (!start) return;
+  const { args, raw } = start;
   const { config, unknownKeys } = loadNamesrvConfig(raw, args.configFile ?? 'namesrv config');
   if (args.printConfig) {
     for (const [k, v] of Object.entries(config)) process.stdout.write(`${k}=${String(v)}\n`);

@@ -1,59 +1,22 @@
 // SQL92 filtering through a real broker in-process: sends with user properties, pulls with SQL92
 // subscriptions (in the request and from the heartbeat), CHECK_CLIENT_CONFIG, and the answers
 // with enablePropertyFilter off.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useBrokerTestBed } from '../broker/broker.testbed.js';
 import { PullSysFlag } from '../broker/pull-processor.js';
-import { BrokerController } from '../broker/broker-controller.js';
-import { silentLogger } from '../common/logger.js';
-import { loadBrokerConfig } from '../config/broker-config.js';
-import { NameServer } from '../namesrv/namesrv.js';
 import { RequestCode, ResponseCode } from '../protocol/codes.js';
 import { decodeMessageRecords, encodeProperties, getProperty } from '../protocol/message.js';
 import { createRequest, type RemotingCommand } from '../protocol/remoting.js';
-import { RemotingClient } from '../transport/client.js';
 
-let dir: string;
-let namesrv: NameServer;
-let broker: BrokerController | undefined;
-let client: RemotingClient;
+const bed = useBrokerTestBed('sql92-broker-', { brokerName: 'broker-sql' });
 let addr: string;
 
 async function startBroker(enablePropertyFilter: boolean): Promise<void> {
-  const { config } = loadBrokerConfig({
-    brokerName: 'broker-sql',
-    brokerIP1: '127.0.0.1',
-    bindAddress: '127.0.0.1',
-    listenPort: String(20000 + Math.floor(Math.random() * 12000)),
-    namesrvAddr: `127.0.0.1:${namesrv.port}`,
-    storePathRootDir: join(dir, 'store'),
-    mappedFileSizeCommitLog: String(8 * 1024 * 1024),
-    enablePropertyFilter: String(enablePropertyFilter),
-  });
-  broker = new BrokerController(config, silentLogger());
-  await broker.start();
-  addr = broker.brokerAddr;
+  addr = (await bed.startBroker('store', { enablePropertyFilter: String(enablePropertyFilter) })).brokerAddr;
 }
 
-beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sql92-broker-'));
-  namesrv = new NameServer({ listenPort: 0, bindAddress: '127.0.0.1' }, silentLogger());
-  await namesrv.start();
-  client = new RemotingClient(silentLogger());
-});
-
-afterEach(async () => {
-  await client.close();
-  await broker?.shutdown();
-  broker = undefined;
-  await namesrv.shutdown();
-  rmSync(dir, { recursive: true, force: true });
-});
-
 function send(topic: string, body: string, props: Record<string, string>): Promise<RemotingCommand> {
-  return client.invokeOk(
+  return bed.client.invokeOk(
     addr,
     createRequest(RequestCode.SEND_MESSAGE, {
       producerGroup: 'PG',
@@ -122,28 +85,28 @@ describe('SQL92 filtering in the broker (enablePropertyFilter=true)', () => {
   it('delivers exactly the messages whose properties match, system properties included', async () => {
     await startBroker(true);
     await sendTen('SqlT');
-    const r = await client.invokeOk(addr, pull('G', 'SqlT', { subscription: "a BETWEEN 3 AND 7 AND b = 'x'" }));
+    const r = await bed.client.invokeOk(addr, pull('G', 'SqlT', { subscription: "a BETWEEN 3 AND 7 AND b = 'x'" }));
     expect(bodies(r)).toEqual(['m4', 'm6']);
     expect(r.extFields.nextBeginOffset).toBe('10');
-    const tags = await client.invokeOk(addr, pull('G', 'SqlT', { subscription: "TAGS = 'TagB' AND (a < 7 OR KEYS IN ('k10'))" }));
+    const tags = await bed.client.invokeOk(addr, pull('G', 'SqlT', { subscription: "TAGS = 'TagB' AND (a < 7 OR KEYS IN ('k10'))" }));
     expect(bodies(tags)).toEqual(['m6', 'm10']);
-    const uniq = await client.invokeOk(addr, pull('G', 'SqlT', { subscription: 'UNIQ_KEY IS NOT NULL AND a >= 10' }));
+    const uniq = await bed.client.invokeOk(addr, pull('G', 'SqlT', { subscription: 'UNIQ_KEY IS NOT NULL AND a >= 10' }));
     expect(bodies(uniq)).toEqual(['m10']);
     expect(getProperty(decodeMessageRecords(uniq.body!)[0]!.properties, 'a')).toBe('10');
     // Nothing matches: PULL_RETRY_IMMEDIATELY past the scanned entries, as for tags.
-    const none = await client.invoke(addr, pull('G', 'SqlT', { subscription: "b = 'zzz'" }));
+    const none = await bed.client.invoke(addr, pull('G', 'SqlT', { subscription: "b = 'zzz'" }));
     expect(none.code).toBe(ResponseCode.PULL_RETRY_IMMEDIATELY);
     expect(none.extFields.nextBeginOffset).toBe('10');
     // A non-numeric property compared with a number fails that message only (no match).
     await send('SqlT', 'odd', { a: 'not-a-number', b: 'x' });
-    const mixed = await client.invokeOk(addr, pull('G', 'SqlT', { offset: 8, subscription: "a > 1 AND b = 'x'" }));
+    const mixed = await bed.client.invokeOk(addr, pull('G', 'SqlT', { offset: 8, subscription: "a > 1 AND b = 'x'" }));
     expect(bodies(mixed)).toEqual(['m10']);
   });
 
   it('answers SUBSCRIPTION_PARSE_FAILED for a bad expression sent with the pull', async () => {
     await startBroker(true);
     await sendTen('SqlBad');
-    const r = await client.invoke(addr, pull('G', 'SqlBad', { subscription: 'a BETWEEN 3 AND' }));
+    const r = await bed.client.invoke(addr, pull('G', 'SqlBad', { subscription: 'a BETWEEN 3 AND' }));
     expect(r.code).toBe(ResponseCode.SUBSCRIPTION_PARSE_FAILED);
     expect(r.remark).toMatch(/column 16/);
   });
@@ -151,15 +114,15 @@ describe('SQL92 filtering in the broker (enablePropertyFilter=true)', () => {
   it('filters with the heartbeat subscription; a bad one keeps the group and its pulls get FILTER_DATA_NOT_EXIST', async () => {
     await startBroker(true);
     await sendTen('SqlHb');
-    await client.invokeOk(addr, heartbeat('HG', 'SqlHb', "b = 'y' AND a > 6"));
-    const r = await client.invokeOk(addr, pull('HG', 'SqlHb', { sysFlag: 0, subscription: '', expressionType: 'TAG' }));
+    await bed.client.invokeOk(addr, heartbeat('HG', 'SqlHb', "b = 'y' AND a > 6"));
+    const r = await bed.client.invokeOk(addr, pull('HG', 'SqlHb', { sysFlag: 0, subscription: '', expressionType: 'TAG' }));
     expect(bodies(r)).toEqual(['m7', 'm9']);
 
-    const hb = await client.invoke(addr, heartbeat('BadG', 'SqlHb', "b = 'y' AND"));
+    const hb = await bed.client.invoke(addr, heartbeat('BadG', 'SqlHb', "b = 'y' AND"));
     expect(hb.code).toBe(ResponseCode.SUCCESS);
-    const ids = JSON.parse((await client.invokeOk(addr, createRequest(RequestCode.GET_CONSUMER_LIST_BY_GROUP, { consumerGroup: 'BadG' }))).body!.toString());
+    const ids = JSON.parse((await bed.client.invokeOk(addr, createRequest(RequestCode.GET_CONSUMER_LIST_BY_GROUP, { consumerGroup: 'BadG' }))).body!.toString());
     expect(ids.consumerIdList).toEqual(['127.0.0.1@BadG']);
-    const bad = await client.invoke(addr, pull('BadG', 'SqlHb', { sysFlag: 0 }));
+    const bad = await bed.client.invoke(addr, pull('BadG', 'SqlHb', { sysFlag: 0 }));
     expect(bad.code).toBe(ResponseCode.FILTER_DATA_NOT_EXIST);
     expect(bad.remark).toMatch(/expected a value/);
   });
@@ -168,13 +131,13 @@ describe('SQL92 filtering in the broker (enablePropertyFilter=true)', () => {
     await startBroker(true);
     await send('SqlLp', 'first', { a: '1' });
     const flags = PullSysFlag.SUBSCRIPTION | PullSysFlag.SUSPEND;
-    const held = client.invoke(addr, pull('G', 'SqlLp', { offset: 1, sysFlag: flags, subscription: 'a = 2', suspendMs: 10_000 }), 15_000);
+    const held = bed.client.invoke(addr, pull('G', 'SqlLp', { offset: 1, sysFlag: flags, subscription: 'a = 2', suspendMs: 10_000 }), 15_000);
     await new Promise((r) => setTimeout(r, 100));
     await send('SqlLp', 'no', { a: '3' });
     const first = await held;
     expect(first.code).toBe(ResponseCode.PULL_RETRY_IMMEDIATELY);
     expect(first.extFields.nextBeginOffset).toBe('2');
-    const again = client.invoke(addr, pull('G', 'SqlLp', { offset: 2, sysFlag: flags, subscription: 'a = 2', suspendMs: 10_000 }), 15_000);
+    const again = bed.client.invoke(addr, pull('G', 'SqlLp', { offset: 2, sysFlag: flags, subscription: 'a = 2', suspendMs: 10_000 }), 15_000);
     await new Promise((r) => setTimeout(r, 100));
     await send('SqlLp', 'yes', { a: '2' });
     const second = await again;
@@ -184,12 +147,12 @@ describe('SQL92 filtering in the broker (enablePropertyFilter=true)', () => {
 
   it('checks client configs: SUCCESS for good SQL and TAG, SUBSCRIPTION_PARSE_FAILED with the position for bad SQL', async () => {
     await startBroker(true);
-    expect((await client.invoke(addr, checkClientConfig('G', 'T', "a BETWEEN 3 AND 7 AND b = 'x'"))).code).toBe(ResponseCode.SUCCESS);
-    expect((await client.invoke(addr, checkClientConfig('G', 'T', 'TagA || TagB', 'TAG'))).code).toBe(ResponseCode.SUCCESS);
-    const bad = await client.invoke(addr, checkClientConfig('G', 'T', "a = 'x' AND b >"));
+    expect((await bed.client.invoke(addr, checkClientConfig('G', 'T', "a BETWEEN 3 AND 7 AND b = 'x'"))).code).toBe(ResponseCode.SUCCESS);
+    expect((await bed.client.invoke(addr, checkClientConfig('G', 'T', 'TagA || TagB', 'TAG'))).code).toBe(ResponseCode.SUCCESS);
+    const bad = await bed.client.invoke(addr, checkClientConfig('G', 'T', "a = 'x' AND b >"));
     expect(bad.code).toBe(ResponseCode.SUBSCRIPTION_PARSE_FAILED);
     expect(bad.remark).toMatch(/^Invalid SQL92 expression at column 16: expected a value/);
-    const unknownType = await client.invoke(addr, checkClientConfig('G', 'T', 'a = 1', 'JAVA'));
+    const unknownType = await bed.client.invoke(addr, checkClientConfig('G', 'T', 'a = 1', 'JAVA'));
     expect(unknownType.code).toBe(ResponseCode.SUBSCRIPTION_PARSE_FAILED);
   });
 });
@@ -198,14 +161,14 @@ describe('SQL92 filtering with enablePropertyFilter=false (the default)', () => 
   it('refuses SQL92 in CHECK_CLIENT_CONFIG and in pulls with SYSTEM_ERROR', async () => {
     await startBroker(false);
     await sendTen('SqlOff');
-    const check = await client.invoke(addr, checkClientConfig('G', 'SqlOff', 'a > 1'));
+    const check = await bed.client.invoke(addr, checkClientConfig('G', 'SqlOff', 'a > 1'));
     expect(check.code).toBe(ResponseCode.SYSTEM_ERROR);
     expect(check.remark).toBe('The broker does not support consumer to filter message by SQL92');
-    const r = await client.invoke(addr, pull('G', 'SqlOff', { subscription: 'a > 1' }));
+    const r = await bed.client.invoke(addr, pull('G', 'SqlOff', { subscription: 'a > 1' }));
     expect(r.code).toBe(ResponseCode.SYSTEM_ERROR);
     expect(r.remark).toMatch(/does not support consumer to filter message by SQL92.*enablePropertyFilter/);
     // TAG subscriptions are unaffected.
-    expect((await client.invoke(addr, checkClientConfig('G', 'SqlOff', '*', 'TAG'))).code).toBe(ResponseCode.SUCCESS);
-    expect(bodies(await client.invokeOk(addr, pull('G', 'SqlOff', { subscription: 'TagB', expressionType: 'TAG' })))).toHaveLength(5);
+    expect((await bed.client.invoke(addr, checkClientConfig('G', 'SqlOff', '*', 'TAG'))).code).toBe(ResponseCode.SUCCESS);
+    expect(bodies(await bed.client.invokeOk(addr, pull('G', 'SqlOff', { subscription: 'TagB', expressionType: 'TAG' })))).toHaveLength(5);
   });
 });

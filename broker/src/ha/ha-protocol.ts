@@ -13,6 +13,7 @@
 // dispatchReadRequest) and DefaultHAConnection.java (TRANSFER_HEADER_SIZE, ReadSocketService,
 // WriteSocketService).
 import { ProtocolError } from '../common/errors.js';
+import { ByteQueue } from '../protocol/byte-queue.js';
 
 /** Slave → master report: the slave's commit-log max offset. */
 export const REPORT_SIZE = 8;
@@ -110,8 +111,7 @@ export interface HAFrame {
  */
 export class FrameReader {
   readonly #maxBodyBytes: number;
-  readonly #chunks: Buffer[] = [];
-  #buffered = 0;
+  readonly #queue = new ByteQueue();
   /** Header of the frame whose body is being collected. */
   #header: { offset: number; size: number } | undefined;
 
@@ -121,20 +121,18 @@ export class FrameReader {
 
   /** Bytes held that do not form a complete frame yet. */
   get bufferedBytes(): number {
-    return this.#buffered;
+    return this.#queue.length;
   }
 
   push(chunk: Buffer): void {
-    if (chunk.length === 0) return;
-    this.#chunks.push(chunk);
-    this.#buffered += chunk.length;
+    this.#queue.push(chunk);
   }
 
   /** The next complete frame, or undefined. Throws ProtocolError on a bad header. */
   next(): HAFrame | undefined {
     if (!this.#header) {
-      if (this.#buffered < TRANSFER_HEADER_SIZE) return undefined;
-      const h = this.#consume(TRANSFER_HEADER_SIZE);
+      if (this.#queue.length < TRANSFER_HEADER_SIZE) return undefined;
+      const h = this.#queue.take(TRANSFER_HEADER_SIZE);
       const offset = readOffset(h, 0, 'frame offset');
       const size = h.readInt32BE(8);
       if (size < 0 || size > this.#maxBodyBytes) {
@@ -143,9 +141,9 @@ export class FrameReader {
       this.#header = { offset, size };
     }
     const { offset, size } = this.#header;
-    if (this.#buffered < size) return undefined;
+    if (this.#queue.length < size) return undefined;
     this.#header = undefined;
-    return { offset, body: size === 0 ? Buffer.alloc(0) : this.#consume(size) };
+    return { offset, body: this.#queue.take(size) };
   }
 
   /**
@@ -154,29 +152,6 @@ export class FrameReader {
    */
   get pendingHeader(): { offset: number; size: number } | undefined {
     return this.#header;
-  }
-
-  #consume(n: number): Buffer {
-    const first = this.#chunks[0]!;
-    if (first.length >= n) {
-      const out = first.subarray(0, n);
-      if (first.length === n) this.#chunks.shift();
-      else this.#chunks[0] = first.subarray(n);
-      this.#buffered -= n;
-      return out;
-    }
-    const out = Buffer.allocUnsafe(n);
-    let filled = 0;
-    while (filled < n) {
-      const c = this.#chunks[0]!;
-      const take = Math.min(c.length, n - filled);
-      c.copy(out, filled, 0, take);
-      filled += take;
-      if (take === c.length) this.#chunks.shift();
-      else this.#chunks[0] = c.subarray(take);
-    }
-    this.#buffered -= n;
-    return out;
   }
 }
 

@@ -63,38 +63,49 @@ const fastClient = (o: Partial<HAClientOptions> = {}): HAClientOptions => ({
   ...o,
 });
 
+async function master(store: MemoryCommitLog, transport: HATransport, o: Partial<HAServiceOptions> = {}): Promise<HAService> {
+  const s = new HAService(store, { ...fast(o), transport });
+  await s.start();
+  cleanup.push(() => s.stop());
+  return s;
+}
+
+function slave(store: MemoryCommitLog, transport: HATransport, addr: string | undefined, o: Partial<HAClientOptions> = {}): HAClient {
+  const c = new HAClient(store, { ...fastClient(o), haMasterAddress: addr, transport });
+  c.start();
+  cleanup.push(() => c.stop());
+  return c;
+}
+
+const addr = (s: HAService): string => `127.0.0.1:${s.port}`;
+const caughtUp = (m: MemoryCommitLog, sl: MemoryCommitLog) => (): boolean => sl.getMaxPhyOffset() === m.getMaxPhyOffset();
+const why = (m: MemoryCommitLog, sl: MemoryCommitLog) => (): string => `slave at ${sl.getMaxPhyOffset()}, master at ${m.getMaxPhyOffset()}`;
+
+/** A master over a new memory log that already holds `bytes` random bytes. */
+async function masterWith(bytes: number, t: HATransport, o: Partial<HAServiceOptions> = {}): Promise<{ m: MemoryCommitLog; ms: HAService }> {
+  const m = new MemoryCommitLog({ segmentSize: SEG });
+  if (bytes > 0) m.append(randomBytes(bytes));
+  return { m, ms: await master(m, t, o) };
+}
+
+/** A slave over a new memory log following `ms`, returned once it holds everything `m` holds. */
+async function caughtUpSlave(m: MemoryCommitLog, ms: HAService, t: HATransport): Promise<{ s: MemoryCommitLog; c: HAClient }> {
+  const s = new MemoryCommitLog({ segmentSize: SEG });
+  const c = slave(s, t, addr(ms));
+  await eventually(caughtUp(m, s), why(m, s));
+  return { s, c };
+}
+
 type Kind = 'tcp' | 'memory';
 const kinds: Kind[] = ['tcp', 'memory'];
 
 describe.each(kinds)('HA master/slave over %s', (kind) => {
   const makeTransport = (): HATransport => (kind === 'tcp' ? tcpTransport : new MemoryHATransport());
 
-  async function master(store: MemoryCommitLog, transport: HATransport, o: Partial<HAServiceOptions> = {}): Promise<HAService> {
-    const s = new HAService(store, { ...fast(o), transport });
-    await s.start();
-    cleanup.push(() => s.stop());
-    return s;
-  }
-
-  function slave(store: MemoryCommitLog, transport: HATransport, addr: string | undefined, o: Partial<HAClientOptions> = {}): HAClient {
-    const c = new HAClient(store, { ...fastClient(o), haMasterAddress: addr, transport });
-    c.start();
-    cleanup.push(() => c.stop());
-    return c;
-  }
-
-  const addr = (s: HAService): string => `127.0.0.1:${s.port}`;
-  const caughtUp = (m: MemoryCommitLog, sl: MemoryCommitLog) => (): boolean => sl.getMaxPhyOffset() === m.getMaxPhyOffset();
-  const why = (m: MemoryCommitLog, sl: MemoryCommitLog) => (): string => `slave at ${sl.getMaxPhyOffset()}, master at ${m.getMaxPhyOffset()}`;
-
   it('an empty slave catches up from the start of the master last segment, then streams', async () => {
     const t = makeTransport();
-    const m = new MemoryCommitLog({ segmentSize: SEG });
-    m.append(randomBytes(3 * SEG + 1000));
-    const ms = await master(m, t);
-    const s = new MemoryCommitLog({ segmentSize: SEG });
-    const c = slave(s, t, addr(ms));
-    await eventually(caughtUp(m, s), why(m, s));
+    const { m, ms } = await masterWith(3 * SEG + 1000, t);
+    const { s, c } = await caughtUpSlave(m, ms, t);
     expect(s.getMinPhyOffset()).toBe(3 * SEG);
     expect(s.read(3 * SEG)).toEqual(m.read(3 * SEG));
     // Frames never exceed the batch size nor cross a segment boundary.
@@ -122,8 +133,7 @@ describe.each(kinds)('HA master/slave over %s', (kind) => {
 
   it('picks up appends that dispatch nothing (poll fallback)', async () => {
     const t = makeTransport();
-    const m = new MemoryCommitLog({ segmentSize: SEG });
-    const ms = await master(m, t);
+    const { m, ms } = await masterWith(0, t);
     const s = new MemoryCommitLog({ segmentSize: SEG });
     slave(s, t, addr(ms));
     await eventually(() => ms.connections()[0]?.ackedOffset === 0, () => 'slave connected');
@@ -133,12 +143,8 @@ describe.each(kinds)('HA master/slave over %s', (kind) => {
 
   it('a restarted slave resumes from its own max offset', async () => {
     const t = makeTransport();
-    const m = new MemoryCommitLog({ segmentSize: SEG });
-    m.append(randomBytes(10_000));
-    const ms = await master(m, t);
-    const s = new MemoryCommitLog({ segmentSize: SEG });
-    const c1 = slave(s, t, addr(ms));
-    await eventually(caughtUp(m, s), why(m, s));
+    const { m, ms } = await masterWith(10_000, t);
+    const { s, c: c1 } = await caughtUpSlave(m, ms, t);
     await c1.stop();
     await eventually(() => ms.connections().length === 0, () => 'master saw the slave go');
     m.append(randomBytes(20_000));
@@ -151,13 +157,9 @@ describe.each(kinds)('HA master/slave over %s', (kind) => {
 
   it('follows a restarted master on the same port', async () => {
     const t = makeTransport();
-    const m = new MemoryCommitLog({ segmentSize: SEG });
-    m.append(randomBytes(10_000));
-    const ms1 = await master(m, t);
+    const { m, ms: ms1 } = await masterWith(10_000, t);
     const port = ms1.port;
-    const s = new MemoryCommitLog({ segmentSize: SEG });
-    const c = slave(s, t, addr(ms1));
-    await eventually(caughtUp(m, s), why(m, s));
+    const { s, c } = await caughtUpSlave(m, ms1, t);
     await ms1.stop();
     await eventually(() => !c.status().connected, () => 'slave noticed the master left');
     m.append(randomBytes(30_000));
@@ -170,13 +172,10 @@ describe.each(kinds)('HA master/slave over %s', (kind) => {
 
   it('waitForReplication: OK, SLAVE_NOT_AVAILABLE and FLUSH_SLAVE_TIMEOUT', async () => {
     const t = makeTransport();
-    const m = new MemoryCommitLog({ segmentSize: SEG });
-    const ms = await master(m, t, { slaveTimeout: 300, haMaxGapNotInSync: 100_000 });
+    const { m, ms } = await masterWith(0, t, { slaveTimeout: 300, haMaxGapNotInSync: 100_000 });
     // No slave at all.
     expect(await ms.waitForReplication(m.append(randomBytes(100)))).toBe('SLAVE_NOT_AVAILABLE');
-    const s = new MemoryCommitLog({ segmentSize: SEG });
-    const c = slave(s, t, addr(ms));
-    await eventually(caughtUp(m, s), why(m, s));
+    const { s, c } = await caughtUpSlave(m, ms, t);
     await eventually(() => ms.connections()[0]?.ackedOffset === m.getMaxPhyOffset(), () => 'acked');
     // A put is acknowledged by the slave, quickly.
     const t0 = Date.now();
@@ -217,9 +216,7 @@ describe.each(kinds)('HA master/slave over %s', (kind) => {
 
   it('switches masters with setMasterAddress and idles without one', async () => {
     const t = makeTransport();
-    const m = new MemoryCommitLog({ segmentSize: SEG });
-    m.append(randomBytes(5000));
-    const ms = await master(m, t);
+    const { m, ms } = await masterWith(5000, t);
     const s = new MemoryCommitLog({ segmentSize: SEG });
     const c = slave(s, t, undefined);
     await sleep(50);
@@ -237,9 +234,7 @@ describe.each(kinds)('HA master/slave over %s', (kind) => {
 
   it('retries a failed append after reconnecting', async () => {
     const t = makeTransport();
-    const m = new MemoryCommitLog({ segmentSize: SEG });
-    m.append(randomBytes(20_000));
-    const ms = await master(m, t);
+    const { m, ms } = await masterWith(20_000, t);
     const s = new MemoryCommitLog({ segmentSize: SEG });
     s.failAppends = 2;
     const { log, lines } = captureLogger();
@@ -251,12 +246,8 @@ describe.each(kinds)('HA master/slave over %s', (kind) => {
 
   it('survives a store that throws (shut down underneath) on either side', async () => {
     const t = makeTransport();
-    const m = new MemoryCommitLog({ segmentSize: SEG });
-    m.append(randomBytes(5000));
-    const ms = await master(m, t);
-    const s = new MemoryCommitLog({ segmentSize: SEG });
-    const c = slave(s, t, addr(ms));
-    await eventually(caughtUp(m, s), why(m, s));
+    const { m, ms } = await masterWith(5000, t);
+    const { s, c } = await caughtUpSlave(m, ms, t);
     // Master store closed: its connection is dropped, reconnects are refused the same way.
     m.closed = true;
     await eventually(() => ms.connections().length === 0, () => 'master dropped the slave');
@@ -276,9 +267,7 @@ describe.each(kinds)('HA master/slave over %s', (kind) => {
 
   it('keeps a slow slave correct (appends are serialized, reading pauses)', async () => {
     const t = makeTransport();
-    const m = new MemoryCommitLog({ segmentSize: SEG });
-    m.append(randomBytes(200_000));
-    const ms = await master(m, t, { haTransferBatchSize: 32 * 1024 });
+    const { m, ms } = await masterWith(200_000, t, { haTransferBatchSize: 32 * 1024 });
     const s = new MemoryCommitLog({ segmentSize: SEG, appendDelayMs: 3 });
     slave(s, t, addr(ms), { maxBufferedBytes: 40_000 });
     await eventually(caughtUp(m, s), why(m, s), 10_000);
@@ -447,6 +436,17 @@ describe('HAService byte-level (raw TCP slave)', () => {
   });
 });
 
+/** A raw master that keeps the newest connection's channel and the reports it has read from it. */
+async function recordingMaster(): Promise<{ port: number; channel?: HAChannel; reports: number[] }> {
+  const seen: { port: number; channel?: HAChannel; reports: number[] } = { port: 0, reports: [] };
+  const rm = await rawMaster((ch, reports) => {
+    seen.channel = ch;
+    seen.reports = reports;
+  });
+  seen.port = rm.port;
+  return seen;
+}
+
 describe('HAClient byte-level (raw TCP master)', () => {
   function client(port: number, store: MemoryCommitLog, o: Partial<HAClientOptions> = {}): { c: HAClient; lines: LogLine[] } {
     const { log, lines } = captureLogger();
@@ -458,41 +458,31 @@ describe('HAClient byte-level (raw TCP master)', () => {
 
   it('reports at once, accepts frames delivered one byte at a time, and reports after each append', async () => {
     const body = randomBytes(3000);
-    let channel: HAChannel | undefined;
-    let reports: number[] = [];
-    const rm = await rawMaster((ch, r) => {
-      channel = ch;
-      reports = r;
-    });
+    const rm = await recordingMaster();
     const s = new MemoryCommitLog({ segmentSize: SEG });
     client(rm.port, s);
-    await eventually(() => reports.length === 1, () => 'first report');
-    expect(reports[0]).toBe(0);
+    await eventually(() => rm.reports.length === 1, () => 'first report');
+    expect(rm.reports[0]).toBe(0);
     // An empty slave accepts the master's start (a segment boundary).
     const bytes = Buffer.concat([encodeFrameHeader(2 * SEG, 1000), body.subarray(0, 1000), encodeFrameHeader(2 * SEG + 1000, 2000), body.subarray(1000)]);
     for (const b of bytes.subarray(0, 40)) {
-      channel!.write([Buffer.from([b])]);
+      rm.channel!.write([Buffer.from([b])]);
       await sleep(1);
     }
-    channel!.write([bytes.subarray(40)]);
+    rm.channel!.write([bytes.subarray(40)]);
     await eventually(() => s.getMaxPhyOffset() === 2 * SEG + 3000, () => `at ${s.getMaxPhyOffset()}`);
     expect(s.read(2 * SEG)).toEqual(body);
-    await eventually(() => reports.includes(2 * SEG + 3000), () => JSON.stringify(reports));
-    expect(reports).toContain(2 * SEG + 1000);
+    await eventually(() => rm.reports.includes(2 * SEG + 3000), () => JSON.stringify(rm.reports));
+    expect(rm.reports).toContain(2 * SEG + 1000);
   });
 
   it('sends heartbeat reports and treats [offset][0] frames as heartbeats', async () => {
-    let channel: HAChannel | undefined;
-    let reports: number[] = [];
-    const rm = await rawMaster((ch, r) => {
-      channel = ch;
-      reports = r;
-    });
+    const rm = await recordingMaster();
     const s = new MemoryCommitLog({ segmentSize: SEG });
     const { c } = client(rm.port, s, { haSendHeartbeatInterval: 40 });
-    await eventually(() => reports.length >= 4, () => `${reports.length} reports`, 3000);
-    expect(new Set(reports)).toEqual(new Set([0]));
-    channel!.write([encodeFrameHeader(123, 0)]);
+    await eventually(() => rm.reports.length >= 4, () => `${rm.reports.length} reports`, 3000);
+    expect(new Set(rm.reports)).toEqual(new Set([0]));
+    rm.channel!.write([encodeFrameHeader(123, 0)]);
     await eventually(() => c.status().lastFrameAt > 0, () => 'heartbeat frame seen');
     expect(c.status().connected).toBe(true);
     expect(s.getMaxPhyOffset()).toBe(0);
@@ -566,15 +556,9 @@ describe('HAClient byte-level (raw TCP master)', () => {
 describe('HA over a lossy in-memory network', () => {
   it('byte-at-a-time delivery both ways still replicates exactly', async () => {
     const t = new MemoryHATransport({ split: (c) => [...c].map((b) => Buffer.from([b])), deliveryBytesPerTurn: 512 });
-    const m = new MemoryCommitLog({ segmentSize: SEG });
-    m.append(randomBytes(20_000));
-    const ms = new HAService(m, { ...fast(), transport: t });
-    await ms.start();
-    cleanup.push(() => ms.stop());
+    const { m, ms } = await masterWith(20_000, t);
     const s = new MemoryCommitLog({ segmentSize: SEG });
-    const c = new HAClient(s, { ...fastClient(), haMasterAddress: `127.0.0.1:${ms.port}`, transport: t });
-    c.start();
-    cleanup.push(() => c.stop());
+    slave(s, t, addr(ms));
     await eventually(() => s.getMaxPhyOffset() === m.getMaxPhyOffset(), () => `slave at ${s.getMaxPhyOffset()}`, 20_000);
     expect(s.read(0)).toEqual(m.read(0));
     expect(await ms.waitForReplication(m.append(randomBytes(300)))).toBe('OK');
@@ -582,15 +566,9 @@ describe('HA over a lossy in-memory network', () => {
 
   it('a partition drops the slave; after healing it resumes where it stopped', async () => {
     const t = new MemoryHATransport();
-    const m = new MemoryCommitLog({ segmentSize: SEG });
-    m.append(randomBytes(5000));
-    const ms = new HAService(m, { ...fast({ slaveTimeout: 100 }), transport: t });
-    await ms.start();
-    cleanup.push(() => ms.stop());
+    const { m, ms } = await masterWith(5000, t, { slaveTimeout: 100 });
     const s = new MemoryCommitLog({ segmentSize: SEG });
-    const c = new HAClient(s, { ...fastClient(), haMasterAddress: `127.0.0.1:${ms.port}`, transport: t });
-    c.start();
-    cleanup.push(() => c.stop());
+    const c = slave(s, t, addr(ms));
     await eventually(() => s.getMaxPhyOffset() === 5000, () => 'caught up');
     t.partition(ms.port);
     await eventually(() => ms.connections().length === 0 && !c.status().connected, () => 'partitioned');

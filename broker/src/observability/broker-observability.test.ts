@@ -1,9 +1,10 @@
 // Readiness rules, /status, /metrics and the HTTP surface, against a fake BrokerStatusSource.
-import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../broker/broker.testbed.js';
 import { silentLogger } from '../common/logger.js';
 import { BrokerObservability } from './broker-observability.js';
+import { httpGet } from './http.testbed.js';
 import {
   collectBrokerStatus,
   replicationLagBytes,
@@ -175,36 +176,6 @@ describe('broker readiness', () => {
     expect(JSON.parse(info.haConnections!)).toEqual(s.haConnections);
   });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      s.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
-
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-function httpGet(port: number, path: string, method = 'GET'): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method, agent: false, timeout: 5000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 describe('broker health HTTP server', () => {
   let obs: BrokerObservability | undefined;

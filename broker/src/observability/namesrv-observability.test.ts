@@ -1,25 +1,12 @@
 // NameServer health: readiness rules with a fake source, then a real NameServer's endpoints.
-import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../common/logger.js';
 import { NameServer } from '../namesrv/namesrv.js';
 import { RequestCode, ResponseCode } from '../protocol/codes.js';
 import { createRequest } from '../protocol/remoting.js';
 import { RemotingClient } from '../transport/client.js';
+import { httpGet } from './http.testbed.js';
 import { collectNamesrvStatus, type NamesrvStatusSource } from './namesrv-observability.js';
-
-function httpGet(port: number, path: string): Promise<{ status: number; body: string; type: string | undefined }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: 5000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), type: res.headers['content-type'] }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 describe('name server readiness', () => {
   it('is ready while listening, not before and not while stopping', () => {
@@ -69,7 +56,7 @@ describe('name server health endpoints', () => {
     expect(r.code).toBe(ResponseCode.TOPIC_NOT_EXIST);
 
     const m = await httpGet(port, '/metrics');
-    expect(m.type).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(m.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
     const lines = m.body.split('\n');
     for (const line of [
       'rocketmq_namesrv_ready 1',

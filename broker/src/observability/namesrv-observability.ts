@@ -1,9 +1,9 @@
 // Health and metrics of a NameServer process: /healthz, /readyz (ready while listening), /status
 // and /metrics (registered brokers, routes served).
 import type { Logger } from 'pino';
-import { HealthHttpServer, jsonReply, TEXT } from './http-server.js';
+import { HealthEndpoints, type HealthEndpointOptions } from './health-endpoints.js';
 import { ProcessMetrics } from './process-metrics.js';
-import { Exposition, PROMETHEUS_CONTENT_TYPE, type Sample } from './prometheus.js';
+import { Exposition, type Sample } from './prometheus.js';
 
 export interface NamesrvStatusSource {
   /** True once the remoting port is listening (and until shutdown). */
@@ -43,10 +43,7 @@ export class NamesrvMetrics {
   routesNotFound = 0;
 }
 
-export interface NamesrvObservabilityOptions {
-  /** 0 picks a free port; -1 serves no HTTP. */
-  healthPort: number;
-  healthBindAddress: string;
+export interface NamesrvObservabilityOptions extends HealthEndpointOptions {
   version: string;
 }
 
@@ -75,34 +72,18 @@ export class NamesrvObservability {
   readonly metrics = new NamesrvMetrics();
   readonly #source: NamesrvStatusSource;
   readonly #options: NamesrvObservabilityOptions;
-  readonly #log: Logger;
   readonly #process = new ProcessMetrics();
-  readonly #http: HealthHttpServer | undefined;
-  #port: number | undefined;
+  readonly #health: HealthEndpoints;
 
   constructor(source: NamesrvStatusSource, options: NamesrvObservabilityOptions, log: Logger) {
     this.#source = source;
     this.#options = options;
-    this.#log = log;
-    this.#http =
-      options.healthPort < 0
-        ? undefined
-        : new HealthHttpServer(
-            {
-              '/healthz': () => ({ status: 200, contentType: TEXT, body: 'ok\n' }),
-              '/readyz': () => {
-                const s = this.status();
-                return jsonReply(s.ready ? 200 : 503, { ready: s.ready, unmet: s.unmet });
-              },
-              '/status': () => jsonReply(200, this.status()),
-              '/metrics': () => ({ status: 200, contentType: PROMETHEUS_CONTENT_TYPE, body: this.metricsText() }),
-            },
-            log,
-          );
+    const health = { readiness: () => this.status(), status: () => this.status(), metricsText: () => this.metricsText() };
+    this.#health = new HealthEndpoints(health, options, log);
   }
 
   get port(): number | undefined {
-    return this.#port;
+    return this.#health.port;
   }
 
   status(): NamesrvStatus {
@@ -130,21 +111,16 @@ export class NamesrvObservability {
 
   async start(): Promise<void> {
     this.#process.start();
-    if (this.#http && this.#port === undefined) {
-      const { healthPort, healthBindAddress } = this.#options;
-      try {
-        this.#port = await this.#http.listen(healthPort, healthBindAddress);
-      } catch (err) {
-        this.#process.stop();
-        throw new Error(`health server cannot listen on ${healthBindAddress}:${healthPort} (healthPort): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-      }
-      this.#log.info({ port: this.#port, host: healthBindAddress }, 'health endpoints listening (/healthz /readyz /status /metrics)');
+    try {
+      await this.#health.listen();
+    } catch (err) {
+      this.#process.stop();
+      throw err;
     }
   }
 
   async stop(): Promise<void> {
     this.#process.stop();
-    await this.#http?.close();
-    this.#port = undefined;
+    await this.#health.close();
   }
 }

@@ -1,12 +1,11 @@
 // A real NameServer and BrokerController in-process: the health endpoints as the operator and
 // Prometheus see them (readiness flipping on registration, metrics moving with sends and pulls).
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BrokerController } from '../broker/broker-controller.js';
+import { freePort, randomTestPort, startTestBroker, waitFor } from '../broker/broker.testbed.js';
 import { PullSysFlag } from '../broker/pull-processor.js';
 import { silentLogger } from '../common/logger.js';
 import { loadBrokerConfig } from '../config/broker-config.js';
@@ -15,6 +14,7 @@ import { RequestCode } from '../protocol/codes.js';
 import { decodeMessageRecords, encodeBatchBody, encodeProperties } from '../protocol/message.js';
 import { createRequest, type RemotingCommand } from '../protocol/remoting.js';
 import { RemotingClient } from '../transport/client.js';
+import { httpGet } from './http.testbed.js';
 
 let dir: string;
 let namesrv: NameServer | undefined;
@@ -34,38 +34,6 @@ afterEach(async () => {
   namesrv = undefined;
   rmSync(dir, { recursive: true, force: true });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      s.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
-
-/**
- * A random broker listenPort below Linux's ephemeral range (32768+): outbound sockets, live or in
- * TIME_WAIT, hold ports in that range, and binding one of them fails with EADDRINUSE.
- */
-function listenPort(): number {
-  return 20000 + Math.floor(Math.random() * 12000);
-}
-
-function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: 5000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 /** The value of one sample line (`name{labels}`) in an exposition, or undefined. */
 function sample(text: string, series: string): number | undefined {
@@ -96,7 +64,7 @@ describe('health endpoints of a real broker and name server', () => {
       brokerName: 'broker-h',
       brokerIP1: '127.0.0.1',
       bindAddress: '127.0.0.1',
-      listenPort: String(listenPort()),
+      listenPort: String(randomTestPort()),
       namesrvAddr,
       storePathRootDir: join(dir, 'store'),
       mappedFileSizeCommitLog: String(8 * 1024 * 1024),
@@ -108,7 +76,7 @@ describe('health endpoints of a real broker and name server', () => {
     const hp = broker.healthPort!;
     const addr = broker.brokerAddr;
 
-    expect(await httpGet(hp, '/healthz')).toEqual({ status: 200, body: 'ok\n' });
+    expect(await httpGet(hp, '/healthz')).toMatchObject({ status: 200, body: 'ok\n' });
     const notReady = await httpGet(hp, '/readyz');
     expect(notReady.status).toBe(503);
     const unmet = (JSON.parse(notReady.body) as { unmet: string[] }).unmet;
@@ -190,17 +158,11 @@ describe('health endpoints of a real broker and name server', () => {
   it('a slave is ready once connected to its master with a small lag, and unready when the master goes', async () => {
     namesrv = new NameServer({ listenPort: 0, bindAddress: '127.0.0.1' }, silentLogger());
     await namesrv.start();
-    const start = async (name: string, role: string, brokerId: number): Promise<BrokerController> => {
-      const port = listenPort();
-      const { config } = loadBrokerConfig({
-        brokerName: 'broker-hr', brokerRole: role, brokerId: String(brokerId), brokerIP1: '127.0.0.1', bindAddress: '127.0.0.1',
-        listenPort: String(port), haListenPort: String(port + 1), namesrvAddr: `127.0.0.1:${namesrv!.port}`, storePathRootDir: join(dir, name),
-        mappedFileSizeCommitLog: String(8 * 1024 * 1024), haSendHeartbeatInterval: '500', slaveSyncIntervalMillis: '500', healthPort: '0',
+    const start = (name: string, role: string, brokerId: number): Promise<BrokerController> =>
+      startTestBroker(name, join(dir, name), {
+        brokerName: 'broker-hr', brokerRole: role, brokerId: String(brokerId), namesrvAddr: `127.0.0.1:${namesrv!.port}`,
+        haSendHeartbeatInterval: '500', slaveSyncIntervalMillis: '500', healthPort: '0',
       });
-      const b = new BrokerController(config, silentLogger());
-      await b.start();
-      return b;
-    };
     const master = await start('m', 'ASYNC_MASTER', 0);
     broker = master;
     const slave = await start('s', 'SLAVE', 1);
@@ -214,7 +176,7 @@ describe('health endpoints of a real broker and name server', () => {
       await waitFor(async () => {
         const s = await slaveStatus();
         return s.ready && s.replication.replicatedOffset === masterMax;
-      });
+      }, 'the slave ready and caught up', 10_000);
       expect((await httpGet(shp, '/readyz')).status).toBe(200);
       expect(await slaveStatus()).toMatchObject({ role: 'SLAVE', masterAddress: master.brokerAddr, writable: false, replication: { connected: true, replicatedOffset: masterMax, lagBytes: 0 } });
       const sm = (await httpGet(shp, '/metrics')).body;
@@ -225,14 +187,14 @@ describe('health endpoints of a real broker and name server', () => {
       await waitFor(async () => {
         const m = JSON.parse((await httpGet(master.healthPort!, '/status')).body) as { haConnections: Array<{ ackedOffset: number }> };
         return m.haConnections.length === 1 && m.haConnections[0]!.ackedOffset === masterMax;
-      });
+      }, 'the master to see the slave acknowledge everything', 10_000);
       const mm = (await httpGet(master.healthPort!, '/metrics')).body;
       expect(sample(mm, 'rocketmq_broker_ha_connections')).toBe(1);
       expect(sample(mm, 'rocketmq_broker_replication_lag_bytes')).toBe(0);
 
       await master.shutdown();
       broker = undefined;
-      await waitFor(async () => (await httpGet(shp, '/readyz')).status === 503);
+      await waitFor(async () => (await httpGet(shp, '/readyz')).status === 503, 'the slave unready', 10_000);
       expect((await slaveStatus()).unmet.join(' ')).toMatch(/not connected to the master/);
     } finally {
       await slave.shutdown();
@@ -240,10 +202,3 @@ describe('health endpoints of a real broker and name server', () => {
   });
 });
 
-async function waitFor(cond: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -12,6 +12,8 @@ import {
   encodeBatchBody,
   encodeHost,
   encodeMessageRecord,
+  encodeMessageRecordParts,
+  SHARED_BODY_MIN_BYTES,
   encodeProperties,
   getProperty,
   hostToString,
@@ -138,6 +140,18 @@ describe('stored message record', () => {
     const d = decodeMessageRecord(b)!;
     expect(d.topic).toBe(long);
     expect(d.sysFlag & 0x20).toBe(0x20);
+  });
+
+  it('as parts: one buffer for a small body; a large body shared, not copied, between the same bytes', () => {
+    const small = sample();
+    expect(encodeMessageRecordParts(small)).toEqual([encodeMessageRecord(small)]);
+    const body = Buffer.alloc(SHARED_BODY_MIN_BYTES, 7);
+    const large = sample({ body, topic: 'T\u00e9'.repeat(70), properties: 'KEYS\u0001cl\u00e9\u0002' });
+    const parts = encodeMessageRecordParts(large);
+    expect(parts).toHaveLength(3);
+    expect(parts[1]).toBe(body);
+    expect(Buffer.concat(parts)).toEqual(encodeMessageRecord(large));
+    expect(decodeMessageRecord(Buffer.concat(parts), 0, true)).toMatchObject({ topic: large.topic, properties: large.properties });
   });
 
   it('decodes concatenated records (pull bodies)', () => {

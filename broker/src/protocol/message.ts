@@ -138,8 +138,24 @@ function ipv6Bytes(ip: string): Buffer {
   return out;
 }
 
-/** Encodes the IP of `addr` (4 or 16 bytes) followed by its port. */
+/** Recent encodings: every send encodes its producer's address, and a broker sees few of them. */
+const hostCache = new Map<string, Buffer>();
+const HOST_CACHE_MAX = 4096;
+
+/**
+ * Encodes the IP of `addr` (4 or 16 bytes) followed by its port. The buffer may be shared with
+ * other callers (it is cached): copy it, never write to it.
+ */
 export function encodeHost(addr: string): Buffer {
+  let out = hostCache.get(addr);
+  if (out) return out;
+  out = encodeHostUncached(addr);
+  if (hostCache.size >= HOST_CACHE_MAX) hostCache.clear();
+  hostCache.set(addr, out);
+  return out;
+}
+
+function encodeHostUncached(addr: string): Buffer {
   const { ip, port } = parseHostPort(addr);
   let ipBytes: Buffer;
   if (isIPv4(ip)) ipBytes = Buffer.from(ip.split('.').map(Number));
@@ -215,18 +231,33 @@ export function recordSize(bodyLen: number, topicLen: number, propsLen: number, 
 
 /** Encodes a full record. The sysFlag's IPv6 bits are derived from the host encodings. */
 export function encodeMessageRecord(m: MessageRecord): Buffer {
-  const topic = Buffer.from(m.topic, 'utf8');
-  const props = Buffer.from(m.properties, 'utf8');
-  if (topic.length > 32767) throw new ProtocolError('RMQ_PROTOCOL_BAD_MESSAGE', `topic of ${topic.length} bytes is too long`);
-  if (props.length > MAX_PROPERTIES_BYTES) {
-    throw new ProtocolError('RMQ_PROTOCOL_BAD_MESSAGE', `message properties of ${props.length} bytes exceed ${MAX_PROPERTIES_BYTES}`);
+  const parts = encodeMessageRecordParts(m, Infinity);
+  return parts[0]!;
+}
+
+/** Bodies from this size on are written as their own buffer instead of being copied into the record. */
+export const SHARED_BODY_MIN_BYTES = 4096;
+
+/**
+ * Encodes a record as the buffers to write in order: one buffer, or for a body of at least
+ * `shareBodyFrom` bytes [fields before the body, the body itself (shared, not copied), topic and
+ * properties]. Strings are written straight into the record, with no intermediate buffers.
+ */
+export function encodeMessageRecordParts(m: MessageRecord, shareBodyFrom = SHARED_BODY_MIN_BYTES): Buffer[] {
+  const topicLen = Buffer.byteLength(m.topic, 'utf8');
+  const propsLen = Buffer.byteLength(m.properties, 'utf8');
+  if (topicLen > 32767) throw new ProtocolError('RMQ_PROTOCOL_BAD_MESSAGE', `topic of ${topicLen} bytes is too long`);
+  if (propsLen > MAX_PROPERTIES_BYTES) {
+    throw new ProtocolError('RMQ_PROTOCOL_BAD_MESSAGE', `message properties of ${propsLen} bytes exceed ${MAX_PROPERTIES_BYTES}`);
   }
-  const v2 = topic.length > 127;
+  const v2 = topicLen > 127;
   let sysFlag = m.sysFlag & ~(SysFlag.BORNHOST_V6 | SysFlag.STOREHOST_V6);
   if (m.bornHost.length === 20) sysFlag |= SysFlag.BORNHOST_V6;
   if (m.storeHost.length === 20) sysFlag |= SysFlag.STOREHOST_V6;
-  const size = recordSize(m.body.length, topic.length, props.length, m.bornHost.length, m.storeHost.length);
-  const b = Buffer.allocUnsafe(size);
+  const bodyLen = m.body.length;
+  const size = recordSize(bodyLen, topicLen, propsLen, m.bornHost.length, m.storeHost.length);
+  const shareBody = bodyLen >= shareBodyFrom;
+  const b = Buffer.allocUnsafe(shareBody ? size - bodyLen : size);
   let p = b.writeInt32BE(size, 0);
   p = b.writeInt32BE(v2 ? MAGIC_V2 : MAGIC_V1, p);
   p = b.writeInt32BE(bodyCrc(m.body), p);
@@ -241,13 +272,15 @@ export function encodeMessageRecord(m: MessageRecord): Buffer {
   p += m.storeHost.copy(b, p);
   p = b.writeInt32BE(m.reconsumeTimes, p);
   p = b.writeBigInt64BE(BigInt(m.preparedTransactionOffset), p);
-  p = b.writeInt32BE(m.body.length, p);
-  p += m.body.copy(b, p);
-  p = v2 ? b.writeInt16BE(topic.length, p) : b.writeInt8(topic.length, p);
-  p += topic.copy(b, p);
-  p = b.writeInt16BE(props.length, p);
-  props.copy(b, p);
-  return b;
+  p = b.writeInt32BE(bodyLen, p);
+  const bodyAt = p;
+  if (!shareBody) p += m.body.copy(b, p);
+  p = v2 ? b.writeInt16BE(topicLen, p) : b.writeInt8(topicLen, p);
+  p += b.write(m.topic, p, 'utf8');
+  p = b.writeInt16BE(propsLen, p);
+  b.write(m.properties, p, 'utf8');
+  if (!shareBody) return [b];
+  return [b.subarray(0, bodyAt), m.body, b.subarray(bodyAt)];
 }
 
 export interface DecodedRecord extends MessageRecord {

@@ -6,6 +6,7 @@
 //   +--------+------------+----------------+-------------+
 //   length counts everything after itself; type 0 = JSON header, 1 = ROCKETMQ binary header.
 import { ProtocolError } from '../common/errors.js';
+import { ByteQueue, EMPTY } from './byte-queue.js';
 import { SERVER_VERSION } from './codes.js';
 
 export const SerializeType = { JSON: 0, ROCKETMQ: 1 } as const;
@@ -97,34 +98,32 @@ function encodeJsonHeader(cmd: RemotingCommand): Buffer {
   return Buffer.from(JSON.stringify(header), 'utf8');
 }
 
-function encodeBinaryHeader(cmd: RemotingCommand): Buffer {
-  const remark = cmd.remark != null ? Buffer.from(cmd.remark, 'utf8') : undefined;
-  const entries: Array<[Buffer, Buffer]> = [];
+/** Byte size of a binary (ROCKETMQ) header: fixed part, remark, extFields as (len, key, len, value). */
+function binaryHeaderSize(cmd: RemotingCommand, remarkLen: number): number {
   let extLen = 0;
-  for (const [k, v] of Object.entries(cmd.extFields)) {
-    const kb = Buffer.from(k, 'utf8');
-    const vb = Buffer.from(v, 'utf8');
-    entries.push([kb, vb]);
-    extLen += 2 + kb.length + 4 + vb.length;
-  }
-  const size = 2 + 1 + 2 + 4 + 4 + 4 + (remark?.length ?? 0) + 4 + extLen;
-  const buf = Buffer.allocUnsafe(size);
-  let p = buf.writeInt16BE(cmd.code, 0);
+  for (const k in cmd.extFields) extLen += 6 + Buffer.byteLength(k, 'utf8') + Buffer.byteLength(cmd.extFields[k]!, 'utf8');
+  return 21 + remarkLen + extLen;
+}
+
+/** Writes the binary header at `at` (sized by binaryHeaderSize), straight into the frame buffer. */
+function writeBinaryHeader(cmd: RemotingCommand, remarkLen: number, buf: Buffer, at: number, end: number): void {
+  let p = buf.writeInt16BE(cmd.code, at);
   const lang = LANGUAGES.indexOf(cmd.language as (typeof LANGUAGES)[number]);
   p = buf.writeUInt8(lang >= 0 ? lang : 0, p);
   p = buf.writeInt16BE(cmd.version, p);
   p = buf.writeInt32BE(cmd.opaque, p);
   p = buf.writeInt32BE(cmd.flag, p);
-  p = buf.writeInt32BE(remark?.length ?? 0, p);
-  if (remark) p += remark.copy(buf, p);
-  p = buf.writeInt32BE(extLen, p);
-  for (const [kb, vb] of entries) {
-    p = buf.writeInt16BE(kb.length, p);
-    p += kb.copy(buf, p);
-    p = buf.writeInt32BE(vb.length, p);
-    p += vb.copy(buf, p);
+  p = buf.writeInt32BE(remarkLen, p);
+  if (remarkLen > 0) p += buf.write(cmd.remark!, p, 'utf8');
+  p = buf.writeInt32BE(end - p - 4, p);
+  for (const k in cmd.extFields) {
+    const kl = buf.write(k, p + 2, 'utf8');
+    buf.writeInt16BE(kl, p);
+    p += 2 + kl;
+    const vl = buf.write(cmd.extFields[k]!, p + 4, 'utf8');
+    buf.writeInt32BE(vl, p);
+    p += 4 + vl;
   }
-  return buf;
 }
 
 /**
@@ -132,14 +131,26 @@ function encodeBinaryHeader(cmd: RemotingCommand): Buffer {
  * header; the rest are the body (shared, not copied).
  */
 export function encodeCommandParts(cmd: RemotingCommand): Buffer[] {
-  const header = cmd.serializeType === SerializeType.ROCKETMQ ? encodeBinaryHeader(cmd) : encodeJsonHeader(cmd);
   const parts = cmd.bodyParts ?? (cmd.body && cmd.body.length > 0 ? [cmd.body] : []);
   let bodyLen = 0;
   for (const b of parts) bodyLen += b.length;
-  const head = Buffer.allocUnsafe(8 + header.length);
-  head.writeUInt32BE(4 + header.length + bodyLen, 0);
-  head.writeUInt32BE(((cmd.serializeType & 0xff) << 24 | header.length) >>> 0, 4);
-  header.copy(head, 8);
+  let head: Buffer;
+  let headerLen: number;
+  if (cmd.serializeType === SerializeType.ROCKETMQ) {
+    // Sized first, then written once into the frame buffer: no per-field buffers on the hot path.
+    const remarkLen = cmd.remark != null ? Buffer.byteLength(cmd.remark, 'utf8') : 0;
+    headerLen = binaryHeaderSize(cmd, remarkLen);
+    head = Buffer.allocUnsafe(8 + headerLen);
+    writeBinaryHeader(cmd, remarkLen, head, 8, 8 + headerLen);
+  } else {
+    const header = encodeJsonHeader(cmd);
+    headerLen = header.length;
+    head = Buffer.allocUnsafe(8 + headerLen);
+    header.copy(head, 8);
+  }
+  head.writeUInt32BE(4 + headerLen + bodyLen, 0);
+  head.writeUInt32BE(((cmd.serializeType & 0xff) << 24 | headerLen) >>> 0, 4);
+  if (parts.length === 0) return [head];
   return [head, ...parts];
 }
 
@@ -164,7 +175,7 @@ function asInt(v: unknown, field: string): number {
   throw new ProtocolError('RMQ_PROTOCOL_BAD_HEADER', `header field ${field} is not an integer`);
 }
 
-function decodeJsonHeader(bytes: Buffer): Omit<RemotingCommand, 'body' | 'serializeType'> {
+function decodeJsonHeader(bytes: Buffer, body: Buffer): RemotingCommand {
   let parsed: unknown;
   try {
     parsed = JSON.parse(bytes.toString('utf8'));
@@ -194,10 +205,12 @@ function decodeJsonHeader(bytes: Buffer): Omit<RemotingCommand, 'body' | 'serial
     flag: asInt(h.flag, 'flag'),
     remark: typeof h.remark === 'string' ? h.remark : undefined,
     extFields,
+    body,
+    serializeType: SerializeType.JSON,
   };
 }
 
-function decodeBinaryHeader(b: Buffer): Omit<RemotingCommand, 'body' | 'serializeType'> {
+function decodeBinaryHeader(b: Buffer, body: Buffer): RemotingCommand {
   const fail = (what: string): never => {
     throw new ProtocolError('RMQ_PROTOCOL_BAD_HEADER', `binary header truncated or malformed (${what})`);
   };
@@ -230,11 +243,12 @@ function decodeBinaryHeader(b: Buffer): Omit<RemotingCommand, 'body' | 'serializ
     extFields[key] = b.toString('utf8', p, p + vl);
     p += vl;
   }
-  return { code, language, version, opaque, flag, remark, extFields };
+  return { code, language, version, opaque, flag, remark, extFields, body, serializeType: SerializeType.ROCKETMQ };
 }
 
-function decodeHeader(type: number, bytes: Buffer): Omit<RemotingCommand, 'body' | 'serializeType'> {
-  return type === SerializeType.ROCKETMQ ? decodeBinaryHeader(bytes) : decodeJsonHeader(bytes);
+/** The command of a frame: its header decoded, with `body` (one object, built once). */
+function decodeCommand(type: number, headerBytes: Buffer, body: Buffer): RemotingCommand {
+  return type === SerializeType.ROCKETMQ ? decodeBinaryHeader(headerBytes, body) : decodeJsonHeader(headerBytes, body);
 }
 
 export interface DecodedFrame {
@@ -250,8 +264,7 @@ export interface DecodedFrame {
  */
 export class FrameDecoder {
   readonly #limits: FrameLimits;
-  #chunks: Buffer[] = [];
-  #buffered = 0;
+  readonly #queue = new ByteQueue();
   #skipRemaining = 0;
   #pendingOversize: DecodedFrame | undefined;
 
@@ -261,7 +274,7 @@ export class FrameDecoder {
 
   /** Bytes held waiting for the rest of a frame. */
   get bufferedBytes(): number {
-    return this.#buffered;
+    return this.#queue.length;
   }
 
   push(chunk: Buffer, onFrame: (frame: DecodedFrame) => void): void {
@@ -275,13 +288,10 @@ export class FrameDecoder {
       this.#pendingOversize = undefined;
       onFrame(pending);
     }
-    if (data.length > 0) {
-      this.#chunks.push(data);
-      this.#buffered += data.length;
-    }
+    this.#queue.push(data);
     for (;;) {
-      if (this.#buffered < 8) return;
-      const lead = this.#peek(8);
+      if (this.#queue.length < 8) return;
+      const lead = this.#queue.peek(8);
       const length = lead.readUInt32BE(0);
       const mark = lead.readUInt32BE(4);
       const type = mark >>> 24;
@@ -299,15 +309,11 @@ export class FrameDecoder {
       }
       const bodyLen = length - 4 - headerLen;
       if (bodyLen > this.#limits.maxBodyBytes) {
-        if (this.#buffered < 8 + headerLen) return;
-        this.#take(8);
-        const header = decodeHeader(type, this.#take(headerLen));
-        const frame: DecodedFrame = {
-          command: { ...header, body: Buffer.alloc(0), serializeType: type },
-          oversizeBodyBytes: bodyLen,
-        };
-        const n = Math.min(bodyLen, this.#buffered);
-        this.#take(n);
+        if (this.#queue.length < 8 + headerLen) return;
+        this.#queue.skip(8);
+        const frame: DecodedFrame = { command: decodeCommand(type, this.#queue.take(headerLen), EMPTY), oversizeBodyBytes: bodyLen };
+        const n = Math.min(bodyLen, this.#queue.length);
+        this.#queue.skip(n);
         if (n === bodyLen) {
           onFrame(frame);
           continue;
@@ -316,44 +322,13 @@ export class FrameDecoder {
         this.#pendingOversize = frame;
         return;
       }
-      if (this.#buffered < 4 + length) return;
-      this.#take(8);
-      const headerBytes = this.#take(headerLen);
-      const header = decodeHeader(type, headerBytes);
-      // Copy the body out of the socket chunk: a small body must not pin a large chunk.
-      const body = bodyLen > 0 ? Buffer.from(this.#take(bodyLen)) : Buffer.alloc(0);
-      onFrame({ command: { ...header, body, serializeType: type } });
+      if (this.#queue.length < 4 + length) return;
+      this.#queue.skip(8);
+      const headerBytes = this.#queue.take(headerLen);
+      // The body is a view of the socket chunk (or of the one copy made when the frame spanned
+      // chunks): no per-message copy. A chunk is at most one socket read (64 KiB), and a body
+      // lives as long as its request is handled, so what it pins is bounded.
+      onFrame({ command: decodeCommand(type, headerBytes, this.#queue.take(bodyLen)) });
     }
-  }
-
-  #peek(n: number): Buffer {
-    const first = this.#chunks[0]!;
-    if (first.length >= n) return first;
-    this.#coalesce(n);
-    return this.#chunks[0]!;
-  }
-
-  #coalesce(n: number): void {
-    let count = 0;
-    let bytes = 0;
-    while (bytes < n) bytes += this.#chunks[count++]!.length;
-    const merged = Buffer.concat(this.#chunks.slice(0, count), bytes);
-    this.#chunks.splice(0, count, merged);
-  }
-
-  #take(n: number): Buffer {
-    if (n === 0) return Buffer.alloc(0);
-    let first = this.#chunks[0]!;
-    if (first.length < n) {
-      this.#coalesce(n);
-      first = this.#chunks[0]!;
-    }
-    this.#buffered -= n;
-    if (first.length === n) {
-      this.#chunks.shift();
-      return first;
-    }
-    this.#chunks[0] = first.subarray(n);
-    return first.subarray(0, n);
   }
 }

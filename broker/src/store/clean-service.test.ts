@@ -53,9 +53,13 @@ function atHour(hour: number, daysAhead: number): number {
   return d.getTime();
 }
 
-/** An hour of the day that is not the clock's (so only disk pressure can trigger deletion). */
-function otherHour(now: number): string {
-  return String((new Date(now).getHours() + 12) % 24).padStart(2, '0');
+/**
+ * A fixed clock a minute ahead and a deleteWhen hour that is not the clock's, so only disk
+ * pressure (or a manual request) can trigger deletion.
+ */
+function offHours(): Pick<DefaultMessageStoreConfig, 'clock' | 'deleteWhen'> {
+  const now = Date.now() + 60_000;
+  return { clock: () => now, deleteWhen: String((new Date(now).getHours() + 12) % 24).padStart(2, '0') };
 }
 
 function filesUnder(dir: string): string[] {
@@ -246,8 +250,7 @@ describe('CleanService: disk pressure', () => {
     const dir = tempDir();
     const logger = new MemoryLogger();
     const disk = { ratio: 0.8 };
-    const now = Date.now() + 60_000;
-    const store = await started(dir, { clock: () => now, deleteWhen: otherHour(now), diskUsage: fixedDisk(disk), logger });
+    const store = await started(dir, { ...offHours(), diskUsage: fixedDisk(disk), logger });
     await fill(store, 'T', 0, 15);
     const names = segments(dir);
     expect((await store.runCleanRound()).commitLogFiles).toEqual([]);
@@ -262,14 +265,12 @@ describe('CleanService: disk pressure', () => {
 
   it('above diskSpaceCleanForciblyRatio force-cleans unexpired segments oldest first, only as many as needed', async () => {
     const dir = tempDir();
-    const now = Date.now() + 60_000;
     const logger = new MemoryLogger();
     // 100 KiB disk: about 36 KiB of commit log after the puts, other data filling it to 88 %.
     const total = 100 * KiB;
     const other = { bytes: 0 };
     const store = await started(dir, {
-      clock: () => now,
-      deleteWhen: otherHour(now),
+      ...offHours(),
       diskUsage: () => ({ usedBytes: other.bytes + storeBytes(dir), totalBytes: total }),
       logger,
     });
@@ -299,8 +300,7 @@ describe('CleanService: disk pressure', () => {
   it('deletes at most deleteFileBatchMax per round and never the segment being written', async () => {
     const dir = tempDir();
     const disk = { ratio: 0.99 };
-    const now = Date.now() + 60_000;
-    const store = await started(dir, { clock: () => now, deleteWhen: otherHour(now), diskUsage: fixedDisk(disk), deleteFileBatchMax: 4 });
+    const store = await started(dir, { ...offHours(), diskUsage: fixedDisk(disk), deleteFileBatchMax: 4 });
     // 99 % is past the hard limit too; let the puts in first.
     disk.ratio = 0.5;
     await store.runCleanRound();
@@ -329,10 +329,8 @@ describe('CleanService: disk pressure', () => {
       fsync: (fd) => (failFsync ? Promise.reject(errnoError('EIO', 'injected')) : nodeStoreIo.fsync(fd)),
     };
     const logger = new MemoryLogger();
-    const now = Date.now() + 60_000;
     const store = await started(dir, {
-      clock: () => now,
-      deleteWhen: otherHour(now),
+      ...offHours(),
       diskUsage: fixedDisk(disk),
       io,
       logger,
@@ -357,8 +355,7 @@ describe('CleanService: disk full', () => {
     const dir = tempDir();
     const logger = new MemoryLogger();
     const disk = { ratio: 0.95 };
-    const now = Date.now() + 60_000;
-    const store = await started(dir, { clock: () => now, deleteWhen: otherHour(now), diskUsage: fixedDisk(disk), logger });
+    const store = await started(dir, { ...offHours(), diskUsage: fixedDisk(disk), logger });
     // Probed at start: refused before any round.
     const r1 = await store.putMessage(testMessage('T', 0, 0));
     expect(r1.status).toBe('SERVICE_NOT_AVAILABLE');
@@ -386,12 +383,10 @@ describe('CleanService: disk full', () => {
 
   it('accepts puts again in the same round that frees enough space', async () => {
     const dir = tempDir();
-    const now = Date.now() + 60_000;
     const total = 100 * KiB;
     const other = { bytes: 0 };
     const store = await started(dir, {
-      clock: () => now,
-      deleteWhen: otherHour(now),
+      ...offHours(),
       diskUsage: () => ({ usedBytes: other.bytes + storeBytes(dir), totalBytes: total }),
     });
     await fill(store, 'T', 0, 30);
@@ -633,8 +628,7 @@ describe('CleanService: restart', () => {
     const names = segments(dir);
     for (const n of names.slice(0, 5)) unlinkSync(join(dir, 'commitlog', n));
     const cqBefore = cqFiles(dir, 'A', 0);
-    const now = Date.now() + 60_000;
-    const s2 = await started(dir, { clock: () => now, deleteWhen: otherHour(now) });
+    const s2 = await started(dir, offHours());
     const minA = firstQueueOffsetAtOrAbove(puts, 5 * SEGMENT);
     expect(s2.stats().commitLogMinOffset).toBe(5 * SEGMENT);
     expect(s2.getMinOffsetInQueue('A', 0)).toBe(minA);

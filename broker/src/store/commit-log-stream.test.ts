@@ -3,23 +3,12 @@
 // arbitrary corruption may only raise our own StoreError.
 import { describe, expect, it } from 'vitest';
 import { StoreError } from '../common/errors.js';
+import { prng } from '../common/prng.testbed.js';
 import { MAGIC_BLANK, SysFlag, encodeHost, encodeMessageRecord, encodeProperties } from '../protocol/message.js';
 import { CommitLogStreamParser } from './commit-log-stream.js';
 import type { StreamRecord } from './commit-log-stream.js';
 
 const SEG = 4096;
-
-/** Deterministic PRNG (mulberry32), so a failure names a reproducible seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Built {
   bytes: Buffer;

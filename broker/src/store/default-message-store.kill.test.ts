@@ -1,22 +1,16 @@
 // kill -9 a real process that writes under SYNC_FLUSH, then check that every put it saw
 // acknowledged is in the reopened store. The child runs the store's own sources, transpiled
-// (types stripped, no type check) with the TypeScript compiler API into a temp directory, so the
-// test needs neither a build of the whole project nor a TS loader for node.
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+// (see child-store.testbed.ts), so the test needs neither a build of the whole project nor a TS
+// loader for node.
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeMessageRecord } from '../protocol/message.js';
+import { prepareChildStore, runUntilKilled } from './child-store.testbed.js';
 import { DefaultMessageStore } from './default-message-store.js';
 import type { DefaultMessageStoreConfig } from './default-message-store.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const srcRoot = resolve(here, '..'); // broker/src
-const repoRoot = resolve(srcRoot, '..', '..');
 const work = mkdtempSync(join(tmpdir(), 'rmq-kill-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -28,53 +22,26 @@ const CONFIG = {
   flushIntervalConsumeQueue: 200,
 } satisfies Partial<DefaultMessageStoreConfig>;
 
-/** Transpiles the store and what it imports (protocol, common) to JS under `out`. */
-function transpileStore(out: string): void {
-  for (const dir of ['store', 'store/index', 'protocol', 'common']) {
-    for (const name of readdirSync(join(srcRoot, dir))) {
-      if (!name.endsWith('.ts') || name.endsWith('.test.ts') || name.endsWith('.conformance.ts')) continue;
-      const file = join(srcRoot, dir, name);
-      const js = ts.transpileModule(readFileSync(file, 'utf8'), {
-        fileName: file,
-        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
-      }).outputText;
-      const target = join(out, relative(repoRoot, file)).replace(/\.ts$/, '.js');
-      mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, js);
-    }
-  }
-  writeFileSync(join(out, 'package.json'), '{"type":"module"}');
-}
-
 // Writes with 8 concurrent producers and prints "ack n queueId queueOffset physicalOffset" for
 // each PUT_OK. stdout on a pipe is synchronous on Linux, so a printed ack was really given.
 const CHILD = `
-import { DefaultMessageStore } from './broker/src/store/default-message-store.js';
-import { encodeHost, encodeProperties, tagsCode } from './broker/src/protocol/message.js';
 const store = new DefaultMessageStore({ storePathRootDir: process.argv[2], ...JSON.parse(process.argv[3]) });
 await store.start();
 process.stdout.write('ready\\n');
-const bornHost = encodeHost('127.0.0.1:40000');
-const storeHost = encodeHost('127.0.0.1:10911');
-let next = 0;
-async function producer() {
-  for (;;) {
-    const n = next++;
-    const queueId = n % 4;
-    const tag = 't' + (n % 3);
-    const body = Buffer.alloc(40 + ((n * 37) % 700), n % 251);
-    body.write('kill-' + n + '|');
-    const r = await store.putMessage({
-      topic: 'KillTopic', queueId, flag: 0, sysFlag: 0, bornTimestamp: Date.now(), bornHost, storeHost,
-      reconsumeTimes: 0, preparedTransactionOffset: 0, body,
-      properties: encodeProperties({ UNIQ_KEY: 'K' + n, TAGS: tag }), tagsCode: tagsCode(tag), waitStoreMsgOK: true,
-    });
-    const a = r.appended[0];
-    if (r.status === 'PUT_OK') process.stdout.write('ack ' + n + ' ' + queueId + ' ' + a.queueOffset + ' ' + a.physicalOffset + '\\n');
-    else process.stdout.write('not-ok ' + n + ' ' + r.status + '\\n');
-  }
-}
-for (let i = 0; i < 8; i++) void producer();
+producers(8, async (n) => {
+  const queueId = n % 4;
+  const tag = 't' + (n % 3);
+  const body = Buffer.alloc(40 + ((n * 37) % 700), n % 251);
+  body.write('kill-' + n + '|');
+  const r = await store.putMessage({
+    topic: 'KillTopic', queueId, flag: 0, sysFlag: 0, bornTimestamp: Date.now(), bornHost, storeHost,
+    reconsumeTimes: 0, preparedTransactionOffset: 0, body,
+    properties: encodeProperties({ UNIQ_KEY: 'K' + n, TAGS: tag }), tagsCode: tagsCode(tag), waitStoreMsgOK: true,
+  });
+  const a = r.appended[0];
+  if (r.status === 'PUT_OK') process.stdout.write('ack ' + n + ' ' + queueId + ' ' + a.queueOffset + ' ' + a.physicalOffset + '\\n');
+  else process.stdout.write('not-ok ' + n + ' ' + r.status + '\\n');
+});
 `;
 
 interface Ack {
@@ -86,34 +53,21 @@ interface Ack {
 
 /** Runs the child until it has acknowledged `killAfter` puts, SIGKILLs it, returns every ack it printed. */
 async function runAndKill(storeDir: string, killAfter: number): Promise<Ack[]> {
-  const child = spawn(process.execPath, [join(work, 'child.mjs'), storeDir, JSON.stringify(CONFIG)], {
-    cwd: work,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<void>((resolveExit) => child.on('exit', () => resolveExit()));
   const acks: Ack[] = [];
-  const lines = createInterface({ input: child.stdout });
-  for await (const line of lines) {
+  await runUntilKilled(work, [storeDir, JSON.stringify(CONFIG)], (line) => {
     const [kind, n, q, qo, po] = line.split(' ');
     if (kind === 'ack') {
       acks.push({ n: Number(n), queueId: Number(q), queueOffset: Number(qo), physicalOffset: Number(po) });
-      if (acks.length === killAfter) child.kill('SIGKILL');
-    } else if (kind !== 'ready') {
-      throw new Error(`child said: ${line}`);
+      return acks.length === killAfter;
     }
-  }
-  await exited;
-  expect(child.signalCode, stderr).toBe('SIGKILL');
+    if (kind !== 'ready') throw new Error(`child said: ${line}`);
+    return false;
+  });
   return acks;
 }
 
 describe('DefaultMessageStore survives kill -9 under SYNC_FLUSH', () => {
-  beforeAll(() => {
-    transpileStore(work);
-    writeFileSync(join(work, 'child.mjs'), CHILD);
-  });
+  beforeAll(() => prepareChildStore(work, CHILD));
 
   for (const killAfter of [150, 1500]) {
     it(`keeps every acknowledged message (killed after ${killAfter} acks)`, { timeout: 60_000 }, async () => {

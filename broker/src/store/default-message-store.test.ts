@@ -69,6 +69,33 @@ function lastSegment(dir: string): string {
   return join(dir, 'commitlog', segments(dir).at(-1)!);
 }
 
+/** Node I/O whose fsyncs, while `hang` is set, wait until release() (which also clears `hang`). */
+interface FsyncGate {
+  io: StoreIo;
+  hang: boolean;
+  stuck: (() => void)[];
+  release(): void;
+}
+
+function fsyncGate(): FsyncGate {
+  const gate: FsyncGate = {
+    hang: false,
+    stuck: [],
+    io: {
+      ...nodeStoreIo,
+      fsync: async (fd) => {
+        if (gate.hang) await new Promise<void>((resolve) => gate.stuck.push(resolve));
+        return nodeStoreIo.fsync(fd);
+      },
+    },
+    release() {
+      gate.hang = false;
+      for (const release of gate.stuck) release();
+    },
+  };
+  return gate;
+}
+
 async function fill(store: DefaultMessageStore, topic: string, queueId: number, n: number, from = 0): Promise<PutResult[]> {
   const rs: PutResult[] = [];
   for (let i = from; i < from + n; i++) rs.push(ok(await store.putMessage(testMessage(topic, queueId, i, { tags: `tag${i % 3}` }))));
@@ -476,26 +503,17 @@ describe('DefaultMessageStore on disk', () => {
 
     it('resolves a waiting SYNC_FLUSH put only after an fsync covering it', async () => {
       const dir = tempDir();
-      let hang = false;
-      const stuck: (() => void)[] = [];
-      const io: StoreIo = {
-        ...nodeStoreIo,
-        fsync: async (fd) => {
-          if (hang) await new Promise<void>((resolve) => stuck.push(resolve));
-          return nodeStoreIo.fsync(fd);
-        },
-      };
-      const store = await started(dir, { flushDiskType: 'SYNC_FLUSH', io });
-      hang = true;
+      const gate = fsyncGate();
+      const store = await started(dir, { flushDiskType: 'SYNC_FLUSH', io: gate.io });
+      gate.hang = true;
       let settled: PutResult | undefined;
       const pending = store.putMessages([testMessage('Wait', 0, 0), testMessage('Wait', 0, 1)]).then((r) => (settled = r));
       await new Promise((r) => setTimeout(r, 60));
       expect(settled).toBeUndefined();
       // Already readable (dispatched after the write), just not acknowledged.
       expect(store.getMaxOffsetInQueue('Wait', 0)).toBe(2);
-      expect(stuck.length).toBeGreaterThan(0);
-      hang = false;
-      for (const release of stuck) release();
+      expect(gate.stuck.length).toBeGreaterThan(0);
+      gate.release();
       const r = await pending;
       expect(r.status).toBe('PUT_OK');
       const last = r.appended[1]!;
@@ -523,17 +541,9 @@ describe('DefaultMessageStore on disk', () => {
 
     it('answers FLUSH_DISK_TIMEOUT when the fsync does not finish in time, with the message stored', async () => {
       const dir = tempDir();
-      let hang = false;
-      const stuck: (() => void)[] = [];
-      const io: StoreIo = {
-        ...nodeStoreIo,
-        fsync: async (fd) => {
-          if (hang) await new Promise<void>((resolve) => stuck.push(resolve));
-          return nodeStoreIo.fsync(fd);
-        },
-      };
-      const store = await started(dir, { flushDiskType: 'SYNC_FLUSH', io, syncFlushTimeout: 100 });
-      hang = true;
+      const gate = fsyncGate();
+      const store = await started(dir, { flushDiskType: 'SYNC_FLUSH', io: gate.io, syncFlushTimeout: 100 });
+      gate.hang = true;
       const t0 = Date.now();
       const r = await store.putMessage(testMessage('Slow', 0, 0));
       expect(r.status).toBe('FLUSH_DISK_TIMEOUT');
@@ -544,8 +554,7 @@ describe('DefaultMessageStore on disk', () => {
       // A producer that does not wait is acknowledged after the write alone.
       const noWait = await store.putMessage(testMessage('Slow', 0, 1, { wait: false }));
       expect(noWait.status).toBe('PUT_OK');
-      hang = false;
-      for (const release of stuck) release();
+      gate.release();
       await store.shutdown();
     });
 

@@ -51,6 +51,7 @@ import type {
   ReplicableStore,
   StoreStats,
 } from './message-store.js';
+import { queueBoundsTable } from './queue-bounds.js';
 import {
   CQ_ENTRY_SIZE,
   DEFAULT_MAX_MESSAGE_SIZE,
@@ -59,7 +60,7 @@ import {
   StoreClock,
   checkBatch,
   defaultTagsCodeOf,
-  encodeRecord,
+  encodeRecordParts,
   entryOffset,
   entrySize,
   getMessagesFromQueue,
@@ -386,13 +387,13 @@ export class DefaultMessageStore implements MessageStore, ReplicableStore {
     const appended: AppendedMessage[] = [];
     let queueOffset = st ? st.nextOffset : 0;
     const encode = (physicalOffset: number): Buffer[] => {
-      const buffers = new Array<Buffer>(msgs.length);
+      const buffers: Buffer[] = [];
       let phys = physicalOffset;
       for (let i = 0; i < msgs.length; i++) {
         const m = msgs[i]!;
         // Half and rollback transaction records have no queue entry and queue offset 0 (Java).
         const q = hasQueueEntry(m.sysFlag) ? queueOffset++ : 0;
-        buffers[i] = encodeRecord(m, q, phys, storeTimestamp);
+        for (const part of encodeRecordParts(m, q, phys, storeTimestamp)) buffers.push(part);
         appended.push({ physicalOffset: phys, queueOffset: q, size: sizes[i]!, storeTimestamp, offsetMsgId: createOffsetMsgId(m.storeHost, phys) });
         phys += sizes[i]!;
       }
@@ -620,13 +621,7 @@ export class DefaultMessageStore implements MessageStore, ReplicableStore {
   }
 
   queues(): Map<string, Map<number, QueueBounds>> {
-    const out = new Map<string, Map<number, QueueBounds>>();
-    for (const [topic, byQueue] of this.#queues) {
-      const m = new Map<number, QueueBounds>();
-      for (const [queueId, st] of byQueue) m.set(queueId, { minOffset: st.cq.minOffset, maxOffset: st.cq.maxOffset });
-      out.set(topic, m);
-    }
-    return out;
+    return queueBoundsTable(this.#queues, (st) => st.cq);
   }
 
   onDispatch(listener: (msg: DispatchedMessage) => void): () => void {

@@ -19,6 +19,7 @@ import type {
   QueueBounds,
   StoreStats,
 } from './message-store.js';
+import { queueBoundsTable } from './queue-bounds.js';
 import {
   CQ_ENTRY_SIZE,
   DEFAULT_MAX_MESSAGE_SIZE,
@@ -236,13 +237,7 @@ export class MemoryMessageStore implements MessageStore {
   }
 
   queues(): Map<string, Map<number, QueueBounds>> {
-    const out = new Map<string, Map<number, QueueBounds>>();
-    for (const [topic, byQueue] of this.#queues) {
-      const m = new Map<number, QueueBounds>();
-      for (const [queueId, q] of byQueue) m.set(queueId, { minOffset: q.minOffset, maxOffset: q.maxOffset });
-      out.set(topic, m);
-    }
-    return out;
+    return queueBoundsTable(this.#queues, (q) => q);
   }
 
   onDispatch(listener: (msg: DispatchedMessage) => void): () => void {

@@ -2,16 +2,14 @@
 // getCommitLogData / appendCommitLogData in random chunks must give a byte-identical log and the
 // same consume queues, across slave restarts (clean and crashed) with a partial record pending,
 // slaves that start at the master's last segment, promotion and demotion.
-import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreError } from '../common/errors.js';
+import { prng } from '../common/prng.testbed.js';
 import { MAGIC_BLANK, SysFlag, createOffsetMsgId, decodeMessageRecord, encodeHost } from '../protocol/message.js';
+import { prepareChildStore, runUntilKilled } from './child-store.testbed.js';
 import { DefaultMessageStore } from './default-message-store.js';
 import type { DefaultMessageStoreConfig } from './default-message-store.js';
 import type { DispatchedMessage, PutMessageInput, PutResult, ReplicableStore } from './message-store.js';
@@ -55,18 +53,6 @@ async function slaveAt(dir: string, over: Partial<DefaultMessageStoreConfig> = {
   s.setWritable(false);
   await s.start();
   return s;
-}
-
-/** Deterministic PRNG (mulberry32), so a failure names a reproducible seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const V6_BORN = encodeHost('[2001:db8::17]:40000');
@@ -782,35 +768,14 @@ describe('ReplicableStore: role changes', () => {
 
 // ---------------------------------------------------------------------------------------------
 // kill -9 of a real process in the middle of replicating (the approach of
-// default-message-store.kill.test.ts: the child runs the store's own sources, transpiled).
-
-const srcRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..'); // broker/src
-const repoRoot = resolve(srcRoot, '..', '..');
-
-function transpileStore(out: string): void {
-  for (const dir of ['store', 'store/index', 'protocol', 'common']) {
-    for (const name of readdirSync(join(srcRoot, dir))) {
-      if (!name.endsWith('.ts') || name.endsWith('.test.ts') || name.endsWith('.conformance.ts')) continue;
-      const file = join(srcRoot, dir, name);
-      const js = ts.transpileModule(readFileSync(file, 'utf8'), {
-        fileName: file,
-        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
-      }).outputText;
-      const target = join(out, relative(repoRoot, file)).replace(/\.ts$/, '.js');
-      mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, js);
-    }
-  }
-  writeFileSync(join(out, 'package.json'), '{"type":"module"}');
-}
+// default-message-store.kill.test.ts: the child runs the store's own sources, transpiled by
+// child-store.testbed.ts).
 
 const KILL_CONFIG = { mappedFileSizeCommitLog: SEG, maxMessageSize: 3 * KiB, mappedFileSizeConsumeQueue: 7 * 20, flushIntervalConsumeQueue: 30 };
 
 // A master taking puts from 4 producers and a slave (SYNC_FLUSH) copying it in random chunks of
 // 1..5000 bytes; prints "ack <end>" each time an append resolved (stdout on a pipe is synchronous).
 const CHILD = `
-import { DefaultMessageStore } from './broker/src/store/default-message-store.js';
-import { encodeHost, encodeProperties, tagsCode } from './broker/src/protocol/message.js';
 const cfg = JSON.parse(process.argv[4]);
 const master = new DefaultMessageStore({ storePathRootDir: process.argv[2], ...cfg });
 const slave = new DefaultMessageStore({ storePathRootDir: process.argv[3], ...cfg, flushDiskType: 'SYNC_FLUSH' });
@@ -818,24 +783,17 @@ slave.setWritable(false);
 await master.start();
 await slave.start();
 process.stdout.write('ready\\n');
-const bornHost = encodeHost('127.0.0.1:40000');
-const storeHost = encodeHost('127.0.0.1:10911');
-let next = 0;
-async function producer() {
-  for (;;) {
-    const n = next++;
-    const tag = 't' + (n % 3);
-    const body = Buffer.alloc(30 + ((n * 397) % (n % 10 === 0 ? 2500 : 400)), n % 251);
-    const r = await master.putMessage({
-      topic: 'KillTopic' + (n % 2), queueId: n % 4, flag: 0, sysFlag: 0, bornTimestamp: Date.now(), bornHost, storeHost,
-      reconsumeTimes: 0, preparedTransactionOffset: 0, body,
-      properties: encodeProperties({ UNIQ_KEY: 'K' + n, TAGS: tag }), tagsCode: tagsCode(tag), waitStoreMsgOK: false,
-    });
-    if (r.status !== 'PUT_OK') process.stdout.write('not-ok ' + r.status + '\\n');
-    await new Promise((r) => setTimeout(r, 1));
-  }
-}
-for (let i = 0; i < 4; i++) void producer();
+producers(4, async (n) => {
+  const tag = 't' + (n % 3);
+  const body = Buffer.alloc(30 + ((n * 397) % (n % 10 === 0 ? 2500 : 400)), n % 251);
+  const r = await master.putMessage({
+    topic: 'KillTopic' + (n % 2), queueId: n % 4, flag: 0, sysFlag: 0, bornTimestamp: Date.now(), bornHost, storeHost,
+    reconsumeTimes: 0, preparedTransactionOffset: 0, body,
+    properties: encodeProperties({ UNIQ_KEY: 'K' + n, TAGS: tag }), tagsCode: tagsCode(tag), waitStoreMsgOK: false,
+  });
+  if (r.status !== 'PUT_OK') process.stdout.write('not-ok ' + r.status + '\\n');
+  await new Promise((r) => setTimeout(r, 1));
+});
 for (;;) {
   const off = slave.getMaxPhyOffset();
   if (off >= master.getMaxPhyOffset()) {
@@ -889,33 +847,21 @@ function recoveredEnd(u: ReturnType<typeof units>, masterEnd: number, filesEnd: 
 describe('ReplicableStore: kill -9 of a slave mid-append', () => {
   const work = mkdtempSync(join(tmpdir(), 'rmq-repl-kill-'));
   dirs.push(work);
-  beforeAll(() => {
-    transpileStore(work);
-    writeFileSync(join(work, 'child.mjs'), CHILD);
-  });
+  beforeAll(() => prepareChildStore(work, CHILD));
 
   /** Runs the child until the slave acknowledged `killAfter` chunks, SIGKILLs it, returns the last acknowledged end. */
   async function runAndKill(masterDir: string, slaveDir: string, killAfter: number): Promise<number> {
-    const child = spawn(process.execPath, [join(work, 'child.mjs'), masterDir, slaveDir, JSON.stringify(KILL_CONFIG)], {
-      cwd: work,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<void>((done) => child.on('exit', () => done()));
     let acks = 0;
     let lastAck = 0;
-    for await (const line of createInterface({ input: child.stdout })) {
+    await runUntilKilled(work, [masterDir, slaveDir, JSON.stringify(KILL_CONFIG)], (line) => {
       const [kind, end] = line.split(' ');
       if (kind === 'ack') {
         lastAck = Number(end);
-        if (++acks === killAfter) child.kill('SIGKILL');
-      } else if (kind !== 'ready') {
-        throw new Error(`child said: ${line}`);
+        return ++acks === killAfter;
       }
-    }
-    await exited;
-    expect(child.signalCode, stderr).toBe('SIGKILL');
+      if (kind !== 'ready') throw new Error(`child said: ${line}`);
+      return false;
+    });
     return lastAck;
   }
 

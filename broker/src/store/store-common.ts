@@ -8,10 +8,12 @@ import {
   Prop,
   SysFlag,
   encodeMessageRecord,
+  encodeMessageRecordParts,
   getProperty,
   recordSize,
   tagsCode,
 } from '../protocol/message.js';
+import type { MessageRecord } from '../protocol/message.js';
 import type { BoundaryType, GetMessageOptions, GetResult, GetStatus, PutMessageInput, PutResult, PutStatus } from './message-store.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -160,7 +162,16 @@ export function checkBatch(msgs: readonly PutMessageInput[], maxMessageSize: num
 
 /** Encodes the stored record with the offsets and timestamp assigned by the store. */
 export function encodeRecord(m: PutMessageInput, queueOffset: number, physicalOffset: number, storeTimestamp: number): Buffer {
-  return encodeMessageRecord({
+  return encodeMessageRecord(recordOf(m, queueOffset, physicalOffset, storeTimestamp));
+}
+
+/** The same record as buffers to write in order; a large body is shared, not copied (see encodeMessageRecordParts). */
+export function encodeRecordParts(m: PutMessageInput, queueOffset: number, physicalOffset: number, storeTimestamp: number): Buffer[] {
+  return encodeMessageRecordParts(recordOf(m, queueOffset, physicalOffset, storeTimestamp));
+}
+
+function recordOf(m: PutMessageInput, queueOffset: number, physicalOffset: number, storeTimestamp: number): MessageRecord {
+  return {
     topic: m.topic,
     queueId: m.queueId,
     flag: m.flag,
@@ -175,7 +186,7 @@ export function encodeRecord(m: PutMessageInput, queueOffset: number, physicalOf
     preparedTransactionOffset: m.preparedTransactionOffset,
     body: m.body,
     properties: m.properties,
-  });
+  };
 }
 
 /** Store timestamps never go backwards, so a queue stays sorted by time for offset-by-time. */

@@ -24,18 +24,22 @@ import {
   CONFIG_HASH_ANNOTATION,
   IMAGE_UID,
   LABEL,
+  LIVENESS_PROBE,
   PORTS,
+  READINESS_PROBE,
+  RESTRICTED_CONTAINER_SECURITY,
   RMQ_COMMAND,
   STORE_DIR,
   commonLabels,
+  containerImage,
   contentHash,
   namespaceOf,
-  ownerReference,
-  podAffinity,
+  ownedMeta,
+  ownedService,
+  podScheduling,
   selectorLabels,
   sortedEntries,
   toResources,
-  toTolerations,
   type BuildContext,
 } from './common.js';
 import { prune } from './prune.js';
@@ -135,12 +139,13 @@ export function buildBrokerConfigMap(group: BrokerGroup, namesrvAddresses: reado
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name: names.configMap, namespace: namespaceOf(group), labels: groupLabels(group), ownerReferences: [ownerReference(group)] },
+    metadata: ownedMeta(group, names.configMap, groupLabels(group)),
     data,
   };
 }
 
-function groupLabels(group: BrokerGroup, extra: Record<string, string> = {}): Record<string, string> {
+/** The full label set of the group's objects: common labels plus cluster and group. */
+export function groupLabels(group: BrokerGroup, extra: Record<string, string> = {}): Record<string, string> {
   return commonLabels(group.metadata.name, 'broker', { [LABEL.cluster]: group.spec.clusterName, [LABEL.brokerGroup]: group.metadata.name, ...extra });
 }
 
@@ -173,7 +178,7 @@ export function buildBrokerGroupStatefulSet(group: BrokerGroup, member: number, 
   const name = group.metadata.name;
   const names = brokerGroupNames(name);
   const spec = group.spec;
-  const image = spec.image ?? ctx.defaultImage;
+  const image = containerImage(spec, ctx);
   const labels = groupLabels(group, { [LABEL.brokerId]: String(member) });
   const conf = brokerMemberConf(group, member, namesrvAddresses);
   const claim: V1PersistentVolumeClaim = {
@@ -187,7 +192,7 @@ export function buildBrokerGroupStatefulSet(group: BrokerGroup, member: number, 
   return prune({
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
-    metadata: { name: names.statefulSet(member), namespace: namespaceOf(group), labels, ownerReferences: [ownerReference(group)] },
+    metadata: ownedMeta(group, names.statefulSet(member), labels),
     spec: {
       serviceName: names.headlessService,
       replicas: 1,
@@ -197,20 +202,17 @@ export function buildBrokerGroupStatefulSet(group: BrokerGroup, member: number, 
       template: {
         metadata: { labels, annotations: { [CONFIG_HASH_ANNOTATION]: conf.hash } },
         spec: {
-          affinity: podAffinity(spec.scheduling, groupSelector(group), 'Required'),
-          tolerations: toTolerations(spec.scheduling),
-          nodeSelector: spec.scheduling?.nodeSelector,
+          ...podScheduling(spec.scheduling, groupSelector(group), 'Required'),
           // fsGroup: the image runs as node (1000); the claim must be writable by it.
           securityContext: { runAsNonRoot: true, runAsUser: IMAGE_UID, runAsGroup: IMAGE_UID, fsGroup: IMAGE_UID, fsGroupChangePolicy: 'OnRootMismatch' },
           terminationGracePeriodSeconds: BROKER_TERMINATION_GRACE_SECONDS,
           initContainers: [
             {
               name: 'config',
-              image,
-              imagePullPolicy: spec.imagePullPolicy,
+              ...image,
               command: ['/bin/sh', '-c', INIT_SCRIPT],
               env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
-              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+              securityContext: RESTRICTED_CONTAINER_SECURITY,
               volumeMounts: [
                 { name: 'config-template', mountPath: CONFIG_TEMPLATE_DIR, readOnly: true },
                 { name: 'config', mountPath: CONFIG_DIR },
@@ -220,8 +222,7 @@ export function buildBrokerGroupStatefulSet(group: BrokerGroup, member: number, 
           containers: [
             {
               name: 'broker',
-              image,
-              imagePullPolicy: spec.imagePullPolicy,
+              ...image,
               command: RMQ_COMMAND,
               args: ['broker', '-c', `${CONFIG_DIR}/${BROKER_CONF}`],
               ports: [
@@ -231,13 +232,13 @@ export function buildBrokerGroupStatefulSet(group: BrokerGroup, member: number, 
                 { name: 'health', containerPort: PORTS.brokerHealth, protocol: 'TCP' },
               ],
               // Ready = store recovered, registered with a name server, and (slave) caught up.
-              readinessProbe: { httpGet: { path: '/readyz', port: 'health' }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },
+              readinessProbe: READINESS_PROBE,
               // The health server starts before store recovery; the startup probe still allows
               // a slow recovery (a long commit log after kill -9) before liveness applies.
               startupProbe: { httpGet: { path: '/healthz', port: 'health' }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 60 },
-              livenessProbe: { httpGet: { path: '/healthz', port: 'health' }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
+              livenessProbe: LIVENESS_PROBE,
               resources: toResources(spec.resources),
-              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+              securityContext: RESTRICTED_CONTAINER_SECURITY,
               volumeMounts: [
                 { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
                 { name: 'store', mountPath: STORE_DIR },
@@ -266,36 +267,10 @@ export function buildBrokerGroupStatefulSets(group: BrokerGroup, namesrvAddresse
  * tools, health checks and Prometheus.
  */
 export function buildBrokerServices(group: BrokerGroup): [headless: V1Service, client: V1Service] {
-  const name = group.metadata.name;
-  const names = brokerGroupNames(name);
-  const meta = (n: string) => ({ name: n, namespace: namespaceOf(group), labels: groupLabels(group), ownerReferences: [ownerReference(group)] });
+  const names = brokerGroupNames(group.metadata.name);
+  const common = { labels: groupLabels(group), selector: groupSelector(group) };
   return [
-    {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: meta(names.headlessService),
-      spec: {
-        clusterIP: 'None',
-        publishNotReadyAddresses: true,
-        selector: groupSelector(group),
-        ports: [
-          { name: 'broker', port: PORTS.broker, targetPort: 'broker', protocol: 'TCP' },
-          { name: 'ha', port: PORTS.brokerHa, targetPort: 'ha', protocol: 'TCP' },
-        ],
-      },
-    },
-    {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: meta(names.clientService),
-      spec: {
-        type: 'ClusterIP',
-        selector: groupSelector(group),
-        ports: [
-          { name: 'broker', port: PORTS.broker, targetPort: 'broker', protocol: 'TCP' },
-          { name: 'health', port: PORTS.brokerHealth, targetPort: 'health', protocol: 'TCP' },
-        ],
-      },
-    },
+    ownedService(group, { ...common, name: names.headlessService, headless: true, ports: { broker: PORTS.broker, ha: PORTS.brokerHa } }),
+    ownedService(group, { ...common, name: names.clientService, headless: false, ports: { broker: PORTS.broker, health: PORTS.brokerHealth } }),
   ];
 }

@@ -2,8 +2,20 @@
 // and the translation of the CRs' scheduling fields. Builders are pure: a CR (validated, with
 // defaults applied) and a context in, Kubernetes objects out; no client calls, no clocks.
 import { createHash } from 'node:crypto';
-import type { V1Affinity, V1OwnerReference, V1PodAffinityTerm, V1ResourceRequirements, V1Toleration, V1WeightedPodAffinityTerm } from '@kubernetes/client-node';
-import { API_VERSION, GROUP, type ResourceRequirements, type Scheduling } from '../api/v1alpha1/common.js';
+import type {
+  V1Affinity,
+  V1ObjectMeta,
+  V1OwnerReference,
+  V1PodAffinityTerm,
+  V1PodSpec,
+  V1Probe,
+  V1ResourceRequirements,
+  V1SecurityContext,
+  V1Service,
+  V1Toleration,
+  V1WeightedPodAffinityTerm,
+} from '@kubernetes/client-node';
+import { API_VERSION, GROUP, type ImagePullPolicy, type ResourceRequirements, type Scheduling } from '../api/v1alpha1/common.js';
 
 /** What builders need besides the CR: operator-wide settings. */
 export interface BuildContext {
@@ -80,6 +92,35 @@ export function namespaceOf(owner: OwnerLike): string {
   return owner.metadata.namespace;
 }
 
+/** Metadata of an object the CR owns: in the CR's namespace, with the CR as its controlling owner. */
+export function ownedMeta(owner: OwnerLike, name: string, labels: Record<string, string>): V1ObjectMeta {
+  return { name, namespace: namespaceOf(owner), labels, ownerReferences: [ownerReference(owner)] };
+}
+
+export interface OwnedServiceOptions {
+  name: string;
+  labels: Record<string, string>;
+  selector: Record<string, string>;
+  /**
+   * Headless: no virtual IP, a DNS name per pod, not-ready pods published too (so a peer can
+   * resolve a server that is still starting). Otherwise one ClusterIP over the ready pods.
+   */
+  headless: boolean;
+  /** Port name → port; each targets the container port of the same name (TCP). */
+  ports: Record<string, number>;
+}
+
+/** A Service over the CR's pods, owned by the CR. */
+export function ownedService(owner: OwnerLike, o: OwnedServiceOptions): V1Service {
+  const ports = Object.entries(o.ports).map(([name, port]) => ({ name, port, targetPort: name, protocol: 'TCP' }));
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: ownedMeta(owner, o.name, o.labels),
+    spec: o.headless ? { clusterIP: 'None', publishNotReadyAddresses: true, selector: o.selector, ports } : { type: 'ClusterIP', selector: o.selector, ports },
+  };
+}
+
 /** Short, stable content hash (sha256, first 16 hex digits). */
 export function contentHash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
@@ -118,6 +159,29 @@ export function podAffinity(s: Scheduling | undefined, selector: Record<string, 
   }
   return { ...user, podAntiAffinity: anti };
 }
+
+/** The pod-spec fields of a CR's `scheduling`: affinity (with the operator's anti-affinity), tolerations, node selector. */
+export function podScheduling(s: Scheduling | undefined, selector: Record<string, string>, fallback: 'Required' | 'Preferred'): Pick<V1PodSpec, 'affinity' | 'tolerations' | 'nodeSelector'> {
+  return { affinity: podAffinity(s, selector, fallback), tolerations: toTolerations(s), nodeSelector: s?.nodeSelector };
+}
+
+/** The container image of a CR (its own, else the operator's default) and its pull policy. */
+export function containerImage(
+  spec: { image?: string | undefined; imagePullPolicy?: ImagePullPolicy | undefined },
+  ctx: BuildContext,
+): { image: string; imagePullPolicy: ImagePullPolicy | undefined } {
+  return { image: spec.image ?? ctx.defaultImage, imagePullPolicy: spec.imagePullPolicy };
+}
+
+/** Every container runs without privilege escalation and without Linux capabilities. */
+export const RESTRICTED_CONTAINER_SECURITY: V1SecurityContext = { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } };
+
+/**
+ * Probes of the health server both servers run on their `health` port: ready once `/readyz` says
+ * so, restarted after six missed `/healthz` answers in a row.
+ */
+export const READINESS_PROBE: V1Probe = { httpGet: { path: '/readyz', port: 'health' }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 };
+export const LIVENESS_PROBE: V1Probe = { httpGet: { path: '/healthz', port: 'health' }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 };
 
 /** A sorted copy, so generated text never depends on the order keys were written in. */
 export function sortedEntries<T>(record: Record<string, T> | undefined): Array<[string, T]> {

@@ -7,17 +7,21 @@ import {
   CONFIG_DIR,
   CONFIG_HASH_ANNOTATION,
   IMAGE_UID,
+  LIVENESS_PROBE,
   PORTS,
+  READINESS_PROBE,
+  RESTRICTED_CONTAINER_SECURITY,
   RMQ_COMMAND,
   commonLabels,
+  containerImage,
   contentHash,
   namespaceOf,
-  ownerReference,
-  podAffinity,
+  ownedMeta,
+  ownedService,
+  podScheduling,
   selectorLabels,
   sortedEntries,
   toResources,
-  toTolerations,
   type BuildContext,
 } from './common.js';
 import { prune } from './prune.js';
@@ -59,7 +63,7 @@ export function buildNameServerConfigMap(ns: NameServer): V1ConfigMap {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name: nameServerNames(name).configMap, namespace: namespaceOf(ns), labels: commonLabels(name, 'nameserver'), ownerReferences: [ownerReference(ns)] },
+    metadata: ownedMeta(ns, nameServerNames(name).configMap, commonLabels(name, 'nameserver')),
     data: { [NAMESRV_CONF]: nameServerConf(ns) },
   };
 }
@@ -70,35 +74,25 @@ export function buildNameServerConfigMap(ns: NameServer): V1ConfigMap {
  */
 export function buildNameServerHeadlessService(ns: NameServer): V1Service {
   const name = ns.metadata.name;
-  return {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: nameServerNames(name).headlessService, namespace: namespaceOf(ns), labels: commonLabels(name, 'nameserver'), ownerReferences: [ownerReference(ns)] },
-    spec: {
-      clusterIP: 'None',
-      publishNotReadyAddresses: true,
-      selector: selectorLabels(name, 'nameserver'),
-      ports: [{ name: 'namesrv', port: PORTS.namesrv, targetPort: 'namesrv', protocol: 'TCP' }],
-    },
-  };
+  return ownedService(ns, {
+    name: nameServerNames(name).headlessService,
+    labels: commonLabels(name, 'nameserver'),
+    selector: selectorLabels(name, 'nameserver'),
+    headless: true,
+    ports: { namesrv: PORTS.namesrv },
+  });
 }
 
 /** Client Service: one virtual IP over the ready name servers (any of them answers routes), plus the health/metrics port. */
 export function buildNameServerClientService(ns: NameServer): V1Service {
   const name = ns.metadata.name;
-  return {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: nameServerNames(name).clientService, namespace: namespaceOf(ns), labels: commonLabels(name, 'nameserver'), ownerReferences: [ownerReference(ns)] },
-    spec: {
-      type: 'ClusterIP',
-      selector: selectorLabels(name, 'nameserver'),
-      ports: [
-        { name: 'namesrv', port: PORTS.namesrv, targetPort: 'namesrv', protocol: 'TCP' },
-        { name: 'health', port: PORTS.namesrvHealth, targetPort: 'health', protocol: 'TCP' },
-      ],
-    },
-  };
+  return ownedService(ns, {
+    name: nameServerNames(name).clientService,
+    labels: commonLabels(name, 'nameserver'),
+    selector: selectorLabels(name, 'nameserver'),
+    headless: false,
+    ports: { namesrv: PORTS.namesrv, health: PORTS.namesrvHealth },
+  });
 }
 
 /**
@@ -114,7 +108,7 @@ export function buildNameServerStatefulSet(ns: NameServer, ctx: BuildContext): V
   return prune({
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
-    metadata: { name: names.statefulSet, namespace: namespaceOf(ns), labels: commonLabels(name, 'nameserver'), ownerReferences: [ownerReference(ns)] },
+    metadata: ownedMeta(ns, names.statefulSet, commonLabels(name, 'nameserver')),
     spec: {
       serviceName: names.headlessService,
       replicas: ns.spec.replicas,
@@ -124,27 +118,24 @@ export function buildNameServerStatefulSet(ns: NameServer, ctx: BuildContext): V
       template: {
         metadata: { labels: commonLabels(name, 'nameserver'), annotations: { [CONFIG_HASH_ANNOTATION]: contentHash(nameServerConf(ns)) } },
         spec: {
-          affinity: podAffinity(ns.spec.scheduling, selector, 'Preferred'),
-          tolerations: toTolerations(ns.spec.scheduling),
-          nodeSelector: ns.spec.scheduling?.nodeSelector,
+          ...podScheduling(ns.spec.scheduling, selector, 'Preferred'),
           securityContext: { runAsNonRoot: true, runAsUser: IMAGE_UID, runAsGroup: IMAGE_UID },
           // The name server keeps no data; its stop is quick.
           terminationGracePeriodSeconds: 30,
           containers: [
             {
               name: 'namesrv',
-              image: ns.spec.image ?? ctx.defaultImage,
-              imagePullPolicy: ns.spec.imagePullPolicy,
+              ...containerImage(ns.spec, ctx),
               command: RMQ_COMMAND,
               args: ['namesrv', '-c', confPath],
               ports: [
                 { name: 'namesrv', containerPort: PORTS.namesrv, protocol: 'TCP' },
                 { name: 'health', containerPort: PORTS.namesrvHealth, protocol: 'TCP' },
               ],
-              readinessProbe: { httpGet: { path: '/readyz', port: 'health' }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },
-              livenessProbe: { httpGet: { path: '/healthz', port: 'health' }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
+              readinessProbe: READINESS_PROBE,
+              livenessProbe: LIVENESS_PROBE,
               resources: toResources(ns.spec.resources),
-              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+              securityContext: RESTRICTED_CONTAINER_SECURITY,
               volumeMounts: [{ name: 'config', mountPath: CONFIG_DIR, readOnly: true }],
             },
           ],

@@ -4,8 +4,8 @@
 import type { V1PodDisruptionBudget } from '@kubernetes/client-node';
 import type { BrokerGroup } from '../api/v1alpha1/brokergroup.js';
 import type { NameServer } from '../api/v1alpha1/nameserver.js';
-import { LABEL, commonLabels, namespaceOf, ownerReference, selectorLabels } from './common.js';
-import { brokerGroupNames, groupSelector } from './broker.js';
+import { commonLabels, ownedMeta, selectorLabels } from './common.js';
+import { brokerGroupNames, groupLabels, groupSelector } from './broker.js';
 import { nameServerNames } from './nameserver.js';
 
 /**
@@ -15,18 +15,11 @@ import { nameServerNames } from './nameserver.js';
 export function buildPodDisruptionBudget(owner: NameServer | BrokerGroup): V1PodDisruptionBudget {
   const name = owner.metadata.name;
   const isGroup = owner.kind === 'BrokerGroup';
-  const labels = isGroup
-    ? commonLabels(name, 'broker', { [LABEL.cluster]: owner.spec.clusterName, [LABEL.brokerGroup]: name })
-    : commonLabels(name, 'nameserver');
+  const labels = isGroup ? groupLabels(owner) : commonLabels(name, 'nameserver');
   return {
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',
-    metadata: {
-      name: isGroup ? brokerGroupNames(name).podDisruptionBudget : nameServerNames(name).podDisruptionBudget,
-      namespace: namespaceOf(owner),
-      labels,
-      ownerReferences: [ownerReference(owner)],
-    },
+    metadata: ownedMeta(owner, isGroup ? brokerGroupNames(name).podDisruptionBudget : nameServerNames(name).podDisruptionBudget, labels),
     spec: {
       maxUnavailable: 1,
       selector: { matchLabels: isGroup ? groupSelector(owner) : selectorLabels(name, 'nameserver') },

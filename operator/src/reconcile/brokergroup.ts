@@ -20,15 +20,14 @@ import { brokerAddrOf, namesrvAddrOf, type MemberReport } from './broker-admin.j
 import {
   RESTART_ANNOTATION,
   errorText,
-  isPaused,
   isoSeconds,
   labelSelector,
   livePod,
   podReady,
-  reportInvalidSpec,
-  reportPaused,
   setConditions,
   statefulSetSettled,
+  toReconcile,
+  writeConditions,
   writeStatus,
   type ConditionInput,
   type RawResource,
@@ -230,14 +229,7 @@ async function carryOut(deps: ReconcileDeps, raw: RawResource, group: BrokerGrou
 }
 
 async function reportNameServerProblem(deps: ReconcileDeps, raw: RawResource, message: string): Promise<ReconcileResult> {
-  const generation = raw.metadata?.generation;
-  const conditions = setConditions(
-    raw.status?.conditions as Condition[] | undefined,
-    [{ type: 'Ready', status: 'False', reason: BrokerGroupReason.NameServerNotFound, message }],
-    isoSeconds(deps.now()),
-    generation,
-  );
-  await writeStatus(deps, raw, { ...(raw.status ?? {}), ...(generation !== undefined ? { observedGeneration: generation } : {}), conditions });
+  await writeConditions(deps, raw, [{ type: 'Ready', status: 'False', reason: BrokerGroupReason.NameServerNotFound, message }], { observe: true });
   return { requeueAfterMs: deps.settings.statusRefreshMs };
 }
 
@@ -268,16 +260,8 @@ export async function reconcileBrokerGroup(deps: ReconcileDeps, key: string): Pr
   const { namespace, name } = splitKey(key);
   const raw = await deps.api.get<RawResource>(R.brokerGroup, namespace, name);
   if (!raw || raw.metadata?.deletionTimestamp) return {};
-  const v = validateBrokerGroup(raw);
-  if (!v.ok) {
-    await reportInvalidSpec(deps, raw, v.errors);
-    return {};
-  }
-  if (isPaused(raw)) {
-    await reportPaused(deps, raw);
-    return {};
-  }
-  const group = v.value;
+  const group = await toReconcile(deps, raw, validateBrokerGroup(raw));
+  if (!group) return {};
   const nsl = await lookupNameServer(deps, group);
   if (!nsl.ns) return reportNameServerProblem(deps, raw, nsl.error ?? 'NameServer not found');
   const addresses = nameServerAddresses(nsl.ns, deps.build);

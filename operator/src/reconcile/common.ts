@@ -2,7 +2,7 @@
 // annotations users set, and the handling of invalid specs and paused resources.
 import type { KubernetesObject, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { GROUP, type Condition } from '../api/v1alpha1/common.js';
+import { GROUP, type Condition, type Validation } from '../api/v1alpha1/common.js';
 import type { BuildContext } from '../builders/common.js';
 import type { EventRecorder } from '../runtime/events.js';
 import type { KubeApi } from '../runtime/kube.js';
@@ -109,26 +109,33 @@ export async function writeStatus(deps: ReconcileDeps, raw: RawResource, status:
   return true;
 }
 
+/**
+ * Sets conditions on the resource's current status and writes it (writeStatus), every other field
+ * kept; with `observe`, status.observedGeneration becomes metadata.generation as well.
+ */
+export async function writeConditions(deps: ReconcileDeps, raw: RawResource, cs: readonly ConditionInput[], opts: { observe: boolean }): Promise<boolean> {
+  const generation = raw.metadata?.generation;
+  const conditions = setConditions(raw.status?.conditions as Condition[] | undefined, cs, isoSeconds(deps.now()), generation);
+  return writeStatus(deps, raw, {
+    ...(raw.status ?? {}),
+    ...(opts.observe && generation !== undefined ? { observedGeneration: generation } : {}),
+    conditions,
+  });
+}
+
 /** An invalid spec: Ready=False InvalidSpec naming the fields, one Warning Event; never a crash. */
 export async function reportInvalidSpec(deps: ReconcileDeps, raw: RawResource, errors: readonly string[]): Promise<void> {
   const message = errors.join('; ');
-  const generation = raw.metadata?.generation;
-  const nowIso = isoSeconds(deps.now());
-  const status = {
-    ...(raw.status ?? {}),
-    ...(generation !== undefined ? { observedGeneration: generation } : {}),
-    conditions: setConditions(
-      raw.status?.conditions as Condition[] | undefined,
-      [
-        { type: 'Ready', status: 'False', reason: 'InvalidSpec', message },
-        { type: 'Progressing', status: 'False', reason: 'InvalidSpec', message: 'nothing is changed until the spec is fixed' },
-      ],
-      nowIso,
-      generation,
-    ),
-  };
   deps.events.record(raw, 'Warning', 'InvalidSpec', message);
-  await writeStatus(deps, raw, status);
+  await writeConditions(
+    deps,
+    raw,
+    [
+      { type: 'Ready', status: 'False', reason: 'InvalidSpec', message },
+      { type: 'Progressing', status: 'False', reason: 'InvalidSpec', message: 'nothing is changed until the spec is fixed' },
+    ],
+    { observe: true },
+  );
 }
 
 export function isPaused(raw: KubernetesObject): boolean {
@@ -137,14 +144,25 @@ export function isPaused(raw: KubernetesObject): boolean {
 
 /** Paused: only a condition saying so (Progressing=True ReconciliationPaused). */
 export async function reportPaused(deps: ReconcileDeps, raw: RawResource): Promise<void> {
-  const generation = raw.metadata?.generation;
-  const conditions = setCondition(
-    raw.status?.conditions as Condition[] | undefined,
-    { type: 'Progressing', status: 'True', reason: 'ReconciliationPaused', message: `annotation ${PAUSE_ANNOTATION}=true: the operator changes nothing until it is removed` },
-    isoSeconds(deps.now()),
-    generation,
-  );
-  await writeStatus(deps, raw, { ...(raw.status ?? {}), conditions });
+  const message = `annotation ${PAUSE_ANNOTATION}=true: the operator changes nothing until it is removed`;
+  await writeConditions(deps, raw, [{ type: 'Progressing', status: 'True', reason: 'ReconciliationPaused', message }], { observe: false });
+}
+
+/**
+ * What every reconcile does once it has read its resource: an invalid spec is reported
+ * (reportInvalidSpec), a paused resource only says so (reportPaused); either way there is nothing
+ * more to do and the result is undefined. Otherwise the validated resource, to reconcile.
+ */
+export async function toReconcile<T>(deps: ReconcileDeps, raw: RawResource, v: Validation<T>): Promise<T | undefined> {
+  if (!v.ok) {
+    await reportInvalidSpec(deps, raw, v.errors);
+    return undefined;
+  }
+  if (isPaused(raw)) {
+    await reportPaused(deps, raw);
+    return undefined;
+  }
+  return v.value;
 }
 
 export function podReady(pod: V1Pod): boolean {

@@ -8,12 +8,10 @@ import { R, splitKey } from '../runtime/kube.js';
 import type { ReconcileResult } from '../runtime/workqueue.js';
 import {
   RESTART_ANNOTATION,
-  isPaused,
   isoSeconds,
-  reportInvalidSpec,
-  reportPaused,
   setConditions,
   statefulSetSettled,
+  toReconcile,
   writeStatus,
   type RawResource,
   type ReconcileDeps,
@@ -70,16 +68,8 @@ export async function reconcileNameServer(deps: ReconcileDeps, key: string): Pro
   const raw = await deps.api.get<RawResource>(R.nameServer, namespace, name);
   // Gone or being deleted: owner references let the garbage collector remove what it owned.
   if (!raw || raw.metadata?.deletionTimestamp) return {};
-  const v = validateNameServer(raw);
-  if (!v.ok) {
-    await reportInvalidSpec(deps, raw, v.errors);
-    return {};
-  }
-  if (isPaused(raw)) {
-    await reportPaused(deps, raw);
-    return {};
-  }
-  const ns = v.value;
+  const ns = await toReconcile(deps, raw, validateNameServer(raw));
+  if (!ns) return {};
   const token = raw.metadata?.annotations?.[RESTART_ANNOTATION];
   let sts: V1StatefulSet | undefined;
   for (const obj of nameServerObjects(ns, deps.build)) {

@@ -25,13 +25,12 @@ import { brokerAddrOf, namesrvAddrOf, type TopicSettings } from './broker-admin.
 import {
   TOPIC_FINALIZER,
   errorText,
-  isPaused,
   isoSeconds,
   labelSelector,
   livePod,
-  reportInvalidSpec,
-  reportPaused,
   setConditions,
+  toReconcile,
+  writeConditions,
   writeStatus,
   type ConditionInput,
   type RawResource,
@@ -226,13 +225,8 @@ async function finalize(deps: ReconcileDeps, raw: RawResource, topic: Topic | un
       }
     }
     if (problems.length > 0) {
-      const conditions = setConditions(
-        raw.status?.conditions as Condition[] | undefined,
-        [{ type: 'Ready', status: 'False', reason: 'DeletionFailed', message: `the topic could not be deleted everywhere, the finalizer stays until it is: ${problems.join('; ')}` }],
-        isoSeconds(deps.now()),
-        raw.metadata?.generation,
-      );
-      await writeStatus(deps, raw, { ...(raw.status ?? {}), conditions });
+      const message = `the topic could not be deleted everywhere, the finalizer stays until it is: ${problems.join('; ')}`;
+      await writeConditions(deps, raw, [{ type: 'Ready', status: 'False', reason: 'DeletionFailed', message }], { observe: false });
       throw new Error(`topic cleanup failed: ${problems.join('; ')}`);
     }
   }
@@ -278,15 +272,8 @@ export async function reconcileTopic(deps: ReconcileDeps, key: string): Promise<
   if (!raw) return {};
   const v = validateTopic(raw);
   if (raw.metadata?.deletionTimestamp) return finalize(deps, raw, v.ok ? v.value : undefined);
-  if (!v.ok) {
-    await reportInvalidSpec(deps, raw, v.errors);
-    return {};
-  }
-  if (isPaused(raw)) {
-    await reportPaused(deps, raw);
-    return {};
-  }
-  const topic = v.value;
+  const topic = await toReconcile(deps, raw, v);
+  if (!topic) return {};
   if (!(raw.metadata?.finalizers ?? []).includes(TOPIC_FINALIZER)) {
     const ops: JsonPatchOp[] = raw.metadata?.finalizers
       ? [{ op: 'add', path: '/metadata/finalizers/-', value: TOPIC_FINALIZER }]

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../../broker/src/common/logger.js';
 import { KubeApiError } from './kube.js';
-import { TerminalError, WorkQueue, type ReconcileResult } from './workqueue.js';
+import { TerminalError, WorkQueue, type ReconcileResult, type WorkQueueOptions } from './workqueue.js';
 
 function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: Error) => void } {
   let resolve!: (v: T) => void;
@@ -13,6 +13,18 @@ function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void; r
 const flush = async (): Promise<void> => {
   for (let i = 0; i < 5; i++) await Promise.resolve();
 };
+
+/** A queue whose handler rejects its first `failures` passes with `error()`; `ranAt` gets each pass's time since creation. */
+function failingQueue(failures: number, error: () => Error, opts: WorkQueueOptions): { q: WorkQueue; ranAt: number[] } {
+  const ranAt: number[] = [];
+  const start = Date.now();
+  let left = failures;
+  const q = new WorkQueue('t', () => {
+    ranAt.push(Date.now() - start);
+    return left-- > 0 ? Promise.reject(error()) : Promise.resolve();
+  }, silentLogger(), opts);
+  return { q, ranAt };
+}
 
 describe('WorkQueue', () => {
   afterEach(() => vi.useRealTimers());
@@ -80,17 +92,10 @@ describe('WorkQueue', () => {
 
   it('backs off exponentially per key on errors, capped, and forgets after a success', async () => {
     vi.useFakeTimers();
-    const times: number[] = [];
-    let fail = 4;
-    const q = new WorkQueue('t', () => {
-      times.push(Date.now());
-      if (fail-- > 0) return Promise.reject(new Error('boom'));
-      return Promise.resolve();
-    }, silentLogger(), { backoffBaseMs: 100, backoffMaxMs: 300 });
-    const start = Date.now();
+    const { q, ranAt } = failingQueue(4, () => new Error('boom'), { backoffBaseMs: 100, backoffMaxMs: 300 });
     q.add('k');
     await vi.advanceTimersByTimeAsync(2_000);
-    expect(times.map((t) => t - start)).toEqual([0, 100, 300, 600, 900]);
+    expect(ranAt).toEqual([0, 100, 300, 600, 900]);
     expect(q.stats().retries).toBe(4);
     expect(q.backoffMs('k')).toBe(100);
     await q.stop();
@@ -98,17 +103,10 @@ describe('WorkQueue', () => {
 
   it('requeues a 409 Conflict soon without counting a failure', async () => {
     vi.useFakeTimers();
-    const times: number[] = [];
-    let conflicts = 2;
-    const q = new WorkQueue('t', () => {
-      times.push(Date.now());
-      if (conflicts-- > 0) return Promise.reject(new KubeApiError(409, 'Conflict', 'modified'));
-      return Promise.resolve();
-    }, silentLogger(), { conflictDelayMs: 50, backoffBaseMs: 1000 });
-    const start = Date.now();
+    const { q, ranAt } = failingQueue(2, () => new KubeApiError(409, 'Conflict', 'modified'), { conflictDelayMs: 50, backoffBaseMs: 1000 });
     q.add('k');
     await vi.advanceTimersByTimeAsync(500);
-    expect(times.map((t) => t - start)).toEqual([0, 50, 100]);
+    expect(ranAt).toEqual([0, 50, 100]);
     expect(q.stats()).toMatchObject({ conflicts: 2, retries: 0, errors: 0 });
     await q.stop();
   });

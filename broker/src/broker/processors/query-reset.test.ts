@@ -1,7 +1,6 @@
 // QUERY_MESSAGE, SEARCH_OFFSET_BY_TIMESTAMP boundaries and the broker → client offset requests,
 // in-process through real sockets (our RemotingClient plays the client and the consumer).
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,26 +12,13 @@ import { PullSysFlag } from '../pull-processor.js';
 import { createRequest, createResponse, type RemotingCommand } from '../../protocol/remoting.js';
 import { RemotingClient } from '../../transport/client.js';
 import { BrokerController } from '../broker-controller.js';
+import { freePort } from '../broker.testbed.js';
 import { jsonFieldText } from './reset-offset-processor.js';
 
 let dir: string;
 let broker: BrokerController;
 let client: RemotingClient;
 let addr: string;
-
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const srv = createServer();
-      srv.once('error', reject);
-      srv.listen(0, '127.0.0.1', () => {
-        const p = (srv.address() as { port: number }).port;
-        srv.close(() => resolve(p));
-      });
-    });
-    if (port > 2) return port; // the broker also listens on port - 2
-  }
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'broker-query-'));

@@ -80,11 +80,8 @@ export class ResetOffsetProcessor {
     const table: [number, number][] = [];
     if (queueId >= 0) {
       if (offset !== -1) {
-        const min = ctx.store.getMinOffsetInQueue(topic, queueId);
-        const max = ctx.store.getMaxOffsetInQueue(topic, queueId);
-        if ((min >= 0 && offset < min) || offset > max + 1) {
-          return createResponse(req, ResponseCode.SYSTEM_ERROR, `Target offset ${offset} not in consume queue range [${min}-${max}]`);
-        }
+        const outOfRange = this.#offsetOutOfRange(topic, queueId, offset);
+        if (outOfRange) return createResponse(req, ResponseCode.SYSTEM_ERROR, outOfRange);
         table.push([queueId, offset]);
       } else {
         table.push([queueId, byTime(queueId)]);
@@ -101,16 +98,21 @@ export class ResetOffsetProcessor {
   #resetQueue(req: RemotingCommand, topic: string, group: string, queueId: number, offset: number): RemotingCommand {
     const ctx = this.#ctx;
     if (ctx.role() === 'SLAVE') return createResponse(req, ResponseCode.SYSTEM_ERROR, 'Can not reset offset in slave broker');
-    const min = ctx.store.getMinOffsetInQueue(topic, queueId);
-    const max = ctx.store.getMaxOffsetInQueue(topic, queueId);
-    if ((min >= 0 && offset < min) || offset > max + 1) {
-      return createResponse(req, ResponseCode.SYSTEM_ERROR, `Target offset ${offset} not in consume queue range [${min}-${max}]`);
-    }
+    const outOfRange = this.#offsetOutOfRange(topic, queueId, offset);
+    if (outOfRange) return createResponse(req, ResponseCode.SYSTEM_ERROR, outOfRange);
     ctx.offsets.commit(group, topic, queueId, offset);
     const body = this.#offsetTableBody(topic, [[queueId, offset]]);
     this.#tellConsumers(topic, group, intHeader(req, 'timestamp'), body);
     ctx.log.info({ topic, group, queueId, offset }, '[reset-offset] queue offset reset');
     return createResponse(req, ResponseCode.SUCCESS, undefined, {}, body);
+  }
+
+  /** Why `offset` is no reset target for the queue, or undefined (AdminBrokerProcessor.resetOffsetInner's range check). */
+  #offsetOutOfRange(topic: string, queueId: number, offset: number): string | undefined {
+    const min = this.#ctx.store.getMinOffsetInQueue(topic, queueId);
+    const max = this.#ctx.store.getMaxOffsetInQueue(topic, queueId);
+    if ((min >= 0 && offset < min) || offset > max + 1) return `Target offset ${offset} not in consume queue range [${min}-${max}]`;
+    return undefined;
   }
 
   #tellConsumers(topic: string, group: string, timestamp: number, body: Buffer): void {

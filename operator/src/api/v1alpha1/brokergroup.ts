@@ -2,16 +2,15 @@
 import { z } from 'zod';
 import { ACCEPTED_WITHOUT_EFFECT, BrokerConfigSchema, loadBrokerConfig } from '../../../../broker/src/config/broker-config.js';
 import {
-  API_VERSION,
   ConditionSchema,
   ConfigValueSchema,
-  DNS1035_LABEL,
   ImagePullPolicySchema,
-  ObjectMetaSchema,
   QuantitySchema,
   ResourceRequirementsSchema,
   SchedulingSchema,
   configValueText,
+  prefixNameMetaSchema,
+  resourceSchema,
   validateWith,
   type Validation,
 } from './common.js';
@@ -246,16 +245,12 @@ export const BrokerGroupSpecCheckedSchema = BrokerGroupSpecSchema.superRefine((s
  * `replicas - 1` slaves replicating from it, each member a pod with its own volume, registered
  * with the name servers of `nameServerRef`.
  */
-export const BrokerGroupSchema = z.object({
-  apiVersion: z.literal(API_VERSION),
-  kind: z.literal('BrokerGroup'),
-  metadata: ObjectMetaSchema.extend({
-    // Pods are <name>-<member>-0 of StatefulSet <name>-<member>; StatefulSet names over 52
-    // characters break the controller-revision-hash label, and Service names are DNS-1035.
-    name: z.string().regex(DNS1035_LABEL, 'must be a lower-case DNS label starting with a letter').max(45, 'must be at most 45 characters (it prefixes StatefulSet, Service and pod names)'),
-  }),
+export const BrokerGroupSchema = resourceSchema('BrokerGroup', {
+  // Pods are <name>-<member>-0 of StatefulSet <name>-<member>; StatefulSet names over 52
+  // characters break the controller-revision-hash label, and Service names are DNS-1035.
+  metadata: prefixNameMetaSchema(45),
   spec: BrokerGroupSpecCheckedSchema,
-  status: BrokerGroupStatusSchema.optional(),
+  status: BrokerGroupStatusSchema,
 });
 
 export type BrokerGroupSpec = z.output<typeof BrokerGroupSpecSchema>;

@@ -33,6 +33,30 @@ export const ObjectMetaSchema = z.object({
   annotations: z.record(z.string(), z.string()).optional(),
 });
 
+/**
+ * ObjectMeta of a kind whose name prefixes the names of its StatefulSets, Services and pods: a
+ * DNS-1035 label (Service names require one) short enough that every derived name still fits.
+ */
+export function prefixNameMetaSchema(maxLength: number) {
+  return ObjectMetaSchema.extend({
+    name: z
+      .string()
+      .regex(DNS1035_LABEL, 'must be a lower-case DNS label starting with a letter')
+      .max(maxLength, `must be at most ${maxLength} characters (it prefixes StatefulSet, Service and pod names)`),
+  });
+}
+
+/** A whole custom resource of `kind`: apiVersion, kind, metadata, spec and the optional status. */
+export function resourceSchema<K extends string, M extends z.ZodType, S extends z.ZodType, T extends z.ZodType>(kind: K, parts: { metadata: M; spec: S; status: T }) {
+  return z.object({
+    apiVersion: z.literal(API_VERSION),
+    kind: z.literal(kind),
+    metadata: parts.metadata,
+    spec: parts.spec,
+    status: parts.status.optional(),
+  });
+}
+
 /** Compute resources of the container (requests and limits), as in a Pod spec. */
 export const ResourceRequirementsSchema = z.strictObject({
   /** Guaranteed resources, e.g. `{cpu: 500m, memory: 1Gi}`. */
@@ -95,6 +119,7 @@ export const ConditionSchema = z.strictObject({
 });
 
 export type Condition = z.infer<typeof ConditionSchema>;
+export type ImagePullPolicy = z.infer<typeof ImagePullPolicySchema>;
 export type ResourceRequirements = z.infer<typeof ResourceRequirementsSchema>;
 export type Scheduling = z.infer<typeof SchedulingSchema>;
 export type Toleration = z.infer<typeof TolerationSchema>;

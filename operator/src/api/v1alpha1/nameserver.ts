@@ -3,15 +3,14 @@
 import { z } from 'zod';
 import { loadNamesrvConfig } from '../../../../broker/src/config/namesrv-config.js';
 import {
-  API_VERSION,
   ConditionSchema,
   ConfigValueSchema,
-  DNS1035_LABEL,
   ImagePullPolicySchema,
-  ObjectMetaSchema,
   ResourceRequirementsSchema,
   SchedulingSchema,
   configValueText,
+  prefixNameMetaSchema,
+  resourceSchema,
   validateWith,
   type Validation,
 } from './common.js';
@@ -93,15 +92,11 @@ export const NameServerSpecCheckedSchema = NameServerSpecSchema.superRefine((spe
  * (`<name>-<i>.<name>-headless.<namespace>.svc`), which is what brokers and clients are given,
  * so pods can move without anything being reconfigured.
  */
-export const NameServerSchema = z.object({
-  apiVersion: z.literal(API_VERSION),
-  kind: z.literal('NameServer'),
-  metadata: ObjectMetaSchema.extend({
-    // Pod DNS names are <name>-<i>.<name>-headless: the Service name must be a DNS-1035 label of at most 63.
-    name: z.string().regex(DNS1035_LABEL, 'must be a lower-case DNS label starting with a letter').max(50, 'must be at most 50 characters (it prefixes StatefulSet, Service and pod names)'),
-  }),
+export const NameServerSchema = resourceSchema('NameServer', {
+  // Pod DNS names are <name>-<i>.<name>-headless: the Service name must be a DNS-1035 label of at most 63.
+  metadata: prefixNameMetaSchema(50),
   spec: NameServerSpecCheckedSchema,
-  status: NameServerStatusSchema.optional(),
+  status: NameServerStatusSchema,
 });
 
 export type NameServerSpec = z.output<typeof NameServerSpecSchema>;

@@ -1,6 +1,6 @@
 // Topic: a RocketMQ topic created (and kept) on every member of the broker groups it targets.
 import { z } from 'zod';
-import { API_VERSION, ConditionSchema, ObjectMetaSchema, validateWith, type Validation } from './common.js';
+import { ConditionSchema, ObjectMetaSchema, resourceSchema, validateWith, type Validation } from './common.js';
 
 /** RocketMQ's topic name rule (TopicValidator): letters, digits, `%`, `|`, `-`, `_`; at most 127 characters. */
 const TOPIC_NAME = /^[%|a-zA-Z0-9_-]+$/;
@@ -91,14 +91,7 @@ export const TopicSpecCheckedSchema = TopicSpecSchema.superRefine((spec, ctx) =>
  * A RocketMQ topic, created on the master of every broker group it targets (slaves copy it from
  * their master) and kept as specified: Kubernetes is the source of truth.
  */
-export const TopicSchema = z
-  .object({
-    apiVersion: z.literal(API_VERSION),
-    kind: z.literal('Topic'),
-    metadata: ObjectMetaSchema,
-    spec: TopicSpecCheckedSchema,
-    status: TopicStatusSchema.optional(),
-  })
+export const TopicSchema = resourceSchema('Topic', { metadata: ObjectMetaSchema, spec: TopicSpecCheckedSchema, status: TopicStatusSchema })
   .superRefine((topic, ctx) => {
     // Without spec.topicName the resource name is the topic name, so it must be a valid one.
     if (topic.spec.topicName === undefined && (!TOPIC_NAME.test(topic.metadata.name) || topic.metadata.name.length > 127)) {

@@ -15,12 +15,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -29,21 +27,9 @@ import (
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 	"github.com/apache/rocketmq-client-go/v2/producer"
 	"github.com/apache/rocketmq-client-go/v2/rlog"
+
+	"rmq-go-driver/internal/check"
 )
-
-var emitMu sync.Mutex
-
-func emit(v map[string]interface{}) {
-	b, _ := json.Marshal(v)
-	emitMu.Lock()
-	fmt.Println(string(b))
-	emitMu.Unlock()
-}
-
-func fail(format string, args ...interface{}) {
-	emit(map[string]interface{}{"event": "error", "error": fmt.Sprintf(format, args...)})
-	os.Exit(1)
-}
 
 type opts struct {
 	ns       primitive.NsResolver
@@ -57,7 +43,7 @@ type opts struct {
 
 func main() {
 	if len(os.Args) < 2 {
-		fail("usage: featurecheck sql92|broadcast|orderly ...")
+		check.Fail("usage: featurecheck sql92|broadcast|orderly ...")
 	}
 	mode := os.Args[1]
 	fs := flag.NewFlagSet(mode, flag.ExitOnError)
@@ -71,7 +57,7 @@ func main() {
 	fs.IntVar(&o.perOrder, "per-order", 5, "messages per order")
 	_ = fs.Parse(os.Args[2:])
 	rlog.SetLogLevel("error")
-	o.ns = primitive.NewPassthroughResolver(strings.Split(*namesrv, ";"))
+	o.ns = check.NameServers(*namesrv)
 	switch mode {
 	case "sql92":
 		sql92(o)
@@ -80,29 +66,22 @@ func main() {
 	case "orderly":
 		orderly(o)
 	default:
-		fail("unknown mode %q", mode)
+		check.Fail("unknown mode %q", mode)
 	}
-	emit(map[string]interface{}{"event": "done"})
+	check.Emit(map[string]interface{}{"event": "done"})
 }
 
 func newProducer(o opts, extra ...producer.Option) rocketmq.Producer {
-	p, err := producer.NewDefaultProducer(append([]producer.Option{producer.WithNsResolver(o.ns), producer.WithGroupName(fmt.Sprintf("PG_go_feat_%d", time.Now().UnixNano())), producer.WithRetry(2)}, extra...)...)
-	if err != nil {
-		fail("create producer: %v", err)
-	}
-	if err := p.Start(); err != nil {
-		fail("start producer: %v", err)
-	}
-	return p
+	return check.StartProducer(append([]producer.Option{producer.WithNsResolver(o.ns), producer.WithGroupName(fmt.Sprintf("PG_go_feat_%d", time.Now().UnixNano())), producer.WithRetry(2)}, extra...)...)
 }
 
 func send(p rocketmq.Producer, m *primitive.Message) {
 	r, err := p.SendSync(context.Background(), m)
 	if err != nil {
-		fail("send: %v", err)
+		check.Fail("send: %v", err)
 	}
 	if r.Status != primitive.SendOK {
-		fail("send status %v", r.Status)
+		check.Fail("send status %v", r.Status)
 	}
 }
 
@@ -119,26 +98,16 @@ func sql92(o opts) {
 		send(p, m)
 	}
 	_ = p.Shutdown()
-	c, err := consumer.NewPushConsumer(
+	c := check.StartPushConsumer([]consumer.Option{
 		consumer.WithNsResolver(o.ns),
 		consumer.WithGroupName(fmt.Sprintf("CG_go_sql_%d", time.Now().UnixNano())),
 		consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
-	)
-	if err != nil {
-		fail("create consumer: %v", err)
-	}
-	err = c.Subscribe(o.topic, consumer.MessageSelector{Type: consumer.SQL92, Expression: o.expr}, func(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+	}, o.topic, consumer.MessageSelector{Type: consumer.SQL92, Expression: o.expr}, func(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
 		for _, m := range msgs {
-			emit(map[string]interface{}{"event": "received", "a": m.GetProperty("a"), "b": m.GetProperty("b")})
+			check.Emit(map[string]interface{}{"event": "received", "a": m.GetProperty("a"), "b": m.GetProperty("b")})
 		}
 		return consumer.ConsumeSuccess, nil
 	})
-	if err != nil {
-		fail("subscribe: %v", err)
-	}
-	if err := c.Start(); err != nil {
-		fail("start consumer: %v", err)
-	}
 	time.Sleep(time.Duration(o.settleMs) * time.Millisecond)
 	_ = c.Shutdown()
 }
@@ -155,17 +124,13 @@ func broadcast(o opts) {
 	members := []*member{{name: "bc-a", ids: map[string]bool{}}, {name: "bc-b", ids: map[string]bool{}}}
 	for _, mb := range members {
 		mb := mb
-		c, err := consumer.NewPushConsumer(
+		mb.c = check.StartPushConsumer([]consumer.Option{
 			consumer.WithNsResolver(o.ns),
 			consumer.WithGroupName(group),
 			consumer.WithInstance(mb.name),
 			consumer.WithConsumerModel(consumer.BroadCasting),
 			consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
-		)
-		if err != nil {
-			fail("create consumer: %v", err)
-		}
-		err = c.Subscribe(o.topic, consumer.MessageSelector{Type: consumer.TAG, Expression: "*"}, func(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+		}, o.topic, consumer.MessageSelector{Type: consumer.TAG, Expression: "*"}, func(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
 			mb.mu.Lock()
 			defer mb.mu.Unlock()
 			for _, m := range msgs {
@@ -174,13 +139,6 @@ func broadcast(o opts) {
 			}
 			return consumer.ConsumeSuccess, nil
 		})
-		if err != nil {
-			fail("subscribe: %v", err)
-		}
-		if err := c.Start(); err != nil {
-			fail("start consumer: %v", err)
-		}
-		mb.c = c
 	}
 	// Let both take every queue (broadcasting: no rebalance between members).
 	time.Sleep(3 * time.Second)
@@ -207,41 +165,31 @@ func broadcast(o opts) {
 	time.Sleep(time.Second)
 	for _, mb := range members {
 		mb.mu.Lock()
-		emit(map[string]interface{}{"event": "consumer", "instance": mb.name, "distinct": len(mb.ids), "total": mb.total})
+		check.Emit(map[string]interface{}{"event": "consumer", "instance": mb.name, "distinct": len(mb.ids), "total": mb.total})
 		mb.mu.Unlock()
 		_ = mb.c.Shutdown()
 	}
 }
 
 func orderly(o opts) {
-	c, err := consumer.NewPushConsumer(
+	var mu sync.Mutex
+	got := 0
+	c := check.StartPushConsumer([]consumer.Option{
 		consumer.WithNsResolver(o.ns),
 		consumer.WithGroupName(fmt.Sprintf("CG_go_orderly_%d", time.Now().UnixNano())),
 		consumer.WithConsumerOrder(true),
 		consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
-	)
-	if err != nil {
-		fail("create consumer: %v", err)
-	}
-	var mu sync.Mutex
-	got := 0
-	err = c.Subscribe(o.topic, consumer.MessageSelector{Type: consumer.TAG, Expression: "*"}, func(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+	}, o.topic, consumer.MessageSelector{Type: consumer.TAG, Expression: "*"}, func(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, m := range msgs {
 			order, _ := strconv.Atoi(m.GetProperty("order"))
 			seq, _ := strconv.Atoi(m.GetProperty("seq"))
-			emit(map[string]interface{}{"event": "consumed", "order": order, "seq": seq, "queueId": m.Queue.QueueId})
+			check.Emit(map[string]interface{}{"event": "consumed", "order": order, "seq": seq, "queueId": m.Queue.QueueId})
 			got++
 		}
 		return consumer.ConsumeSuccess, nil
 	})
-	if err != nil {
-		fail("subscribe: %v", err)
-	}
-	if err := c.Start(); err != nil {
-		fail("start consumer: %v", err)
-	}
 	defer func() { _ = c.Shutdown() }()
 	p := newProducer(o, producer.WithQueueSelector(producer.NewHashQueueSelector()))
 	for s := 0; s < o.perOrder; s++ {
@@ -252,9 +200,9 @@ func orderly(o opts) {
 			m.WithProperty("seq", strconv.Itoa(s))
 			r, err := p.SendSync(context.Background(), m)
 			if err != nil {
-				fail("send: %v", err)
+				check.Fail("send: %v", err)
 			}
-			emit(map[string]interface{}{"event": "sent", "order": ord, "seq": s, "queueId": r.MessageQueue.QueueId})
+			check.Emit(map[string]interface{}{"event": "sent", "order": ord, "seq": s, "queueId": r.MessageQueue.QueueId})
 		}
 	}
 	_ = p.Shutdown()

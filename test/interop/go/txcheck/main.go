@@ -9,11 +9,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,27 +18,15 @@ import (
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 	"github.com/apache/rocketmq-client-go/v2/producer"
 	"github.com/apache/rocketmq-client-go/v2/rlog"
+
+	"rmq-go-driver/internal/check"
 )
-
-var out sync.Mutex
-
-func emit(v map[string]interface{}) {
-	b, _ := json.Marshal(v)
-	out.Lock()
-	defer out.Unlock()
-	fmt.Println(string(b))
-}
-
-func fail(format string, args ...interface{}) {
-	emit(map[string]interface{}{"event": "error", "error": fmt.Sprintf(format, args...)})
-	os.Exit(1)
-}
 
 type listener struct{}
 
 func (listener) ExecuteLocalTransaction(m *primitive.Message) primitive.LocalTransactionState {
 	action := m.GetProperty("action")
-	emit(map[string]interface{}{"event": "executed", "body": string(m.Body), "transactionId": m.TransactionId, "action": action})
+	check.Emit(map[string]interface{}{"event": "executed", "body": string(m.Body), "transactionId": m.TransactionId, "action": action})
 	switch action {
 	case "COMMIT":
 		return primitive.CommitMessageState
@@ -53,7 +38,7 @@ func (listener) ExecuteLocalTransaction(m *primitive.Message) primitive.LocalTra
 }
 
 func (listener) CheckLocalTransaction(m *primitive.MessageExt) primitive.LocalTransactionState {
-	emit(map[string]interface{}{"event": "checked", "at": time.Now().UnixMilli(), "body": string(m.Body), "transactionId": m.TransactionId,
+	check.Emit(map[string]interface{}{"event": "checked", "at": time.Now().UnixMilli(), "body": string(m.Body), "transactionId": m.TransactionId,
 		"topic": m.Topic, "queueId": m.Queue.QueueId, "checkTimes": m.GetProperty("TRANSACTION_CHECK_TIMES")})
 	return primitive.CommitMessageState
 }
@@ -65,51 +50,35 @@ func main() {
 	timeoutMs := flag.Int("timeout-ms", 30000, "receive timeout")
 	flag.Parse()
 	rlog.SetLogLevel("error")
-	ns := primitive.NewPassthroughResolver(strings.Split(*namesrv, ";"))
+	ns := check.NameServers(*namesrv)
 	stamp := time.Now().UnixNano()
 
 	var mu sync.Mutex
 	got := map[string]int{}
-	c, err := consumer.NewPushConsumer(
+	c := check.StartPushConsumer([]consumer.Option{
 		consumer.WithNsResolver(ns),
 		consumer.WithGroupName(fmt.Sprintf("CG_go_tx_%d", stamp)),
 		consumer.WithInstance(fmt.Sprintf("c-%d", stamp)),
 		consumer.WithConsumerModel(consumer.Clustering),
 		consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
-	)
-	if err != nil {
-		fail("create consumer: %v", err)
-	}
-	err = c.Subscribe(*topic, consumer.MessageSelector{Type: consumer.TAG, Expression: "*"}, func(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+	}, *topic, consumer.MessageSelector{Type: consumer.TAG, Expression: "*"}, func(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
 		for _, m := range msgs {
 			mu.Lock()
 			got[string(m.Body)]++
 			mu.Unlock()
-			emit(map[string]interface{}{"event": "received", "at": time.Now().UnixMilli(), "body": string(m.Body), "topic": m.Topic,
+			check.Emit(map[string]interface{}{"event": "received", "at": time.Now().UnixMilli(), "body": string(m.Body), "topic": m.Topic,
 				"transactionId": m.GetProperty("__transactionId__"), "uniqKey": m.GetProperty("UNIQ_KEY"), "tranMsg": m.GetProperty("TRAN_MSG"),
 				"realTopic": nilIfEmpty(m.GetProperty("REAL_TOPIC")), "preparedTransactionOffset": m.PreparedTransactionOffset})
 		}
 		return consumer.ConsumeSuccess, nil
 	})
-	if err != nil {
-		fail("subscribe: %v", err)
-	}
-	if err := c.Start(); err != nil {
-		fail("start consumer: %v", err)
-	}
 	defer func() { _ = c.Shutdown() }()
 	time.Sleep(3 * time.Second)
 
 	// Its own client instance: the Go client hands a check only to the producer group its client
 	// was created for, and heartbeats (so the broker knows it) 1 s after start.
-	p, err := producer.NewTransactionProducer(listener{}, producer.WithNsResolver(ns), producer.WithGroupName(*group),
+	p := check.StartTransactionProducer(listener{}, producer.WithNsResolver(ns), producer.WithGroupName(*group),
 		producer.WithInstanceName(fmt.Sprintf("p-%d", stamp)), producer.WithRetry(2))
-	if err != nil {
-		fail("create producer: %v", err)
-	}
-	if err := p.Start(); err != nil {
-		fail("start producer: %v", err)
-	}
 	defer func() { _ = p.Shutdown() }()
 	for _, s := range [][2]string{{"tx-commit", "COMMIT"}, {"tx-rollback", "ROLLBACK"}, {"tx-unknown", "UNKNOW"}, {"tx-marker", "COMMIT"}} {
 		m := primitive.NewMessage(*topic, []byte(s[0]))
@@ -117,13 +86,13 @@ func main() {
 		m.WithProperty("action", s[1])
 		r, err := p.SendMessageInTransaction(context.Background(), m)
 		if err != nil {
-			fail("send %s: %v", s[0], err)
+			check.Fail("send %s: %v", s[0], err)
 		}
 		status := "SEND_OK"
 		if r.Status != primitive.SendOK {
 			status = fmt.Sprintf("status-%d", r.Status)
 		}
-		emit(map[string]interface{}{"event": "sent", "at": time.Now().UnixMilli(), "body": s[0], "status": status, "localState": stateName(r.State),
+		check.Emit(map[string]interface{}{"event": "sent", "at": time.Now().UnixMilli(), "body": s[0], "status": status, "localState": stateName(r.State),
 			"transactionId": r.TransactionID, "msgId": r.MsgID, "offsetMsgId": r.OffsetMsgID, "queueOffset": r.QueueOffset})
 	}
 	deadline := time.Now().Add(time.Duration(*timeoutMs) * time.Millisecond)
@@ -135,12 +104,12 @@ func main() {
 			break
 		}
 		if time.Now().After(deadline) {
-			fail("still missing messages after %d ms: received %v", *timeoutMs, got)
+			check.Fail("still missing messages after %d ms: received %v", *timeoutMs, got)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(1500 * time.Millisecond)
-	emit(map[string]interface{}{"event": "done"})
+	check.Emit(map[string]interface{}{"event": "done"})
 }
 
 func nilIfEmpty(s string) interface{} {

@@ -1,10 +1,12 @@
 package org.rmqts.interop;
 
 import static org.rmqts.interop.CheckSupport.emit;
+import static org.rmqts.interop.CheckSupport.ownedQueues;
 import static org.rmqts.interop.CheckSupport.arg;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.util.Collections;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -18,7 +20,6 @@ import org.apache.rocketmq.client.producer.SendStatus;
 import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
 import org.apache.rocketmq.common.message.Message;
 import org.apache.rocketmq.common.message.MessageExt;
-import org.apache.rocketmq.common.message.MessageQueue;
 
 /**
  * Broadcasting next to clustering, one JSON line per consumer at the end:
@@ -67,13 +68,7 @@ public final class BroadcastCheck {
         }
 
         int owned(String topic) {
-            int n = 0;
-            for (MessageQueue q : consumer.getDefaultMQPushConsumerImpl().getRebalanceImpl().getProcessQueueTable().keySet()) {
-                if (topic.equals(q.getTopic())) {
-                    n++;
-                }
-            }
-            return n;
+            return ownedQueues(consumer, topic);
         }
 
         String json() {
@@ -89,17 +84,8 @@ public final class BroadcastCheck {
     }
 
     public static void main(String[] args) {
-        try {
-            if (args.length == 0 || !args[0].equals("broadcast")) {
-                throw new IllegalArgumentException("usage: broadcast --namesrv A --topic T --count N");
-            }
-            run(args);
-            emit("{\"event\":\"done\"}");
-            System.exit(0);
-        } catch (Throwable t) {
-            emit("{\"event\":\"error\",\"error\":\"" + String.valueOf(t).replace("\\", "\\\\").replace("\"", "'") + "\"}");
-            System.exit(1);
-        }
+        CheckSupport.runCommand(args, "usage: broadcast --namesrv A --topic T --count N",
+            Collections.<String, CheckSupport.Command>singletonMap("broadcast", BroadcastCheck::run));
     }
 
     private static void run(String[] args) throws Exception {

@@ -5,7 +5,9 @@ import static org.rmqts.interop.CheckSupport.q;
 import static org.rmqts.interop.CheckSupport.arg;
 
 import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -53,21 +55,10 @@ public final class OrderlyRequestCheck {
     }
 
     public static void main(String[] args) {
-        try {
-            String cmd = args.length > 0 ? args[0] : "";
-            if (cmd.equals("orderly")) {
-                orderly(args);
-            } else if (cmd.equals("request")) {
-                request(args);
-            } else {
-                throw new IllegalArgumentException("usage: orderly|request ...");
-            }
-            emit("{\"event\":\"done\"}");
-            System.exit(0);
-        } catch (Throwable t) {
-            emit("{\"event\":\"error\",\"error\":" + q(t.toString()) + "}");
-            System.exit(1);
-        }
+        Map<String, CheckSupport.Command> commands = new HashMap<>();
+        commands.put("orderly", OrderlyRequestCheck::orderly);
+        commands.put("request", OrderlyRequestCheck::request);
+        CheckSupport.runCommand(args, "usage: orderly|request ...", commands);
     }
 
     private static DefaultMQPushConsumer orderlyConsumer(String namesrv, String group, String topic, String name,

@@ -1,5 +1,7 @@
 package org.rmqts.interop;
 
+import static org.rmqts.interop.CheckSupport.emit;
+
 import java.nio.charset.StandardCharsets;
 import java.text.SimpleDateFormat;
 import java.util.Date;
@@ -59,13 +61,6 @@ public final class QueryTraceCheck {
         System.exit(0);
     }
 
-    private static void out(Json j) {
-        synchronized (System.out) {
-            System.out.println(j.toString());
-            System.out.flush();
-        }
-    }
-
     private static DefaultMQProducer producer(String namesrv, String group, boolean trace) throws MQClientException {
         DefaultMQProducer p = new DefaultMQProducer(group, trace, null);
         p.setNamesrvAddr(namesrv);
@@ -111,7 +106,7 @@ public final class QueryTraceCheck {
                 SendResult r = send(p, m);
                 msgIds[i] = r.getMsgId();
                 offsetMsgIds[i] = r.getOffsetMsgId();
-                out(Json.event("sent").num("index", i).str("msgId", r.getMsgId()).str("offsetMsgId", r.getOffsetMsgId()));
+                emit(Json.event("sent").num("index", i).str("msgId", r.getMsgId()).str("offsetMsgId", r.getOffsetMsgId()));
             }
             for (int i = 0; i < count; i++) {
                 QueryResult r = p.queryMessage(topic, "K-" + runId + "-" + i, 32, 0, Long.MAX_VALUE);
@@ -119,33 +114,33 @@ public final class QueryTraceCheck {
                 for (MessageExt m : r.getMessageList()) {
                     bodies += (bodies.isEmpty() ? "" : ",") + new String(m.getBody(), StandardCharsets.UTF_8);
                 }
-                out(Json.event("byKey").num("index", i).str("msgIds", ids(r)).str("bodies", bodies)
+                emit(Json.event("byKey").num("index", i).str("msgIds", ids(r)).str("bodies", bodies)
                     .num("indexLastUpdateTimestamp", r.getIndexLastUpdateTimestamp()));
             }
             QueryResult shared = p.queryMessage(topic, "S-" + runId, 64, 0, System.currentTimeMillis() + 60_000);
-            out(Json.event("byShared").num("count", shared.getMessageList().size()).str("msgIds", ids(shared)));
+            emit(Json.event("byShared").num("count", shared.getMessageList().size()).str("msgIds", ids(shared)));
             for (int i = 0; i < count; i++) {
                 MessageExt m = p.viewMessage(topic, offsetMsgIds[i]);
-                out(Json.event("viewedByOffset").num("index", i).str("msgId", m.getMsgId()).str("body", new String(m.getBody(), StandardCharsets.UTF_8))
+                emit(Json.event("viewedByOffset").num("index", i).str("msgId", m.getMsgId()).str("body", new String(m.getBody(), StandardCharsets.UTF_8))
                     .num("commitLogOffset", m.getCommitLogOffset()));
             }
             for (int i = 0; i < count; i++) {
                 // viewMessage(topic, id): an offset msg id is read by commit-log offset
                 // (VIEW_MESSAGE_BY_ID), a unique id is queried through the index (QUERY_MESSAGE).
                 MessageExt m = p.viewMessage(topic, msgIds[i]);
-                out(Json.event("viewed").num("index", i).str("msgId", m.getMsgId()).str("body", new String(m.getBody(), StandardCharsets.UTF_8))
+                emit(Json.event("viewed").num("index", i).str("msgId", m.getMsgId()).str("body", new String(m.getBody(), StandardCharsets.UTF_8))
                     .str("keys", m.getKeys()));
             }
             try {
                 QueryResult none = p.queryMessage(topic, "K-" + runId + "-missing", 32, 0, Long.MAX_VALUE);
-                out(Json.event("missing").num("count", none.getMessageList().size()));
+                emit(Json.event("missing").num("count", none.getMessageList().size()));
             } catch (MQClientException e) {
-                out(Json.event("missing").num("responseCode", (long) e.getResponseCode()).str("error", String.valueOf(e.getErrorMessage())));
+                emit(Json.event("missing").num("responseCode", (long) e.getResponseCode()).str("error", String.valueOf(e.getErrorMessage())));
             }
         } finally {
             p.shutdown();
         }
-        out(Json.event("done"));
+        emit(Json.event("done"));
     }
 
     private static void fromTime(String namesrv, String topic, String group, String ts, long waitMs) throws Exception {
@@ -157,7 +152,7 @@ public final class QueryTraceCheck {
         c.subscribe(topic, "*");
         c.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
             for (MessageExt m : msgs) {
-                out(Json.event("received").str("body", new String(m.getBody(), StandardCharsets.UTF_8)).num("queueId", (long) m.getQueueId())
+                emit(Json.event("received").str("body", new String(m.getBody(), StandardCharsets.UTF_8)).num("queueId", (long) m.getQueueId())
                     .num("queueOffset", m.getQueueOffset()));
             }
             return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
@@ -165,12 +160,12 @@ public final class QueryTraceCheck {
         c.start();
         long at = new SimpleDateFormat("yyyyMMddHHmmss").parse(ts).getTime();
         for (MessageQueue mq : c.fetchSubscribeMessageQueues(topic)) {
-            out(Json.event("searchOffset").num("queueId", (long) mq.getQueueId()).num("offset", c.searchOffset(mq, at)));
+            emit(Json.event("searchOffset").num("queueId", (long) mq.getQueueId()).num("offset", c.searchOffset(mq, at)));
         }
-        out(Json.event("ready"));
+        emit(Json.event("ready"));
         waitForStop(waitMs);
         c.shutdown();
-        out(Json.event("done"));
+        emit(Json.event("done"));
     }
 
     /** Returns when stdin says "stop" (or ends), or after waitMs. */
@@ -212,12 +207,12 @@ public final class QueryTraceCheck {
             m.setKeys("TK-" + System.nanoTime());
             SendResult r = send(p, m);
             String msgId = r.getMsgId();
-            out(Json.event("sent").str("msgId", msgId).str("keys", m.getKeys()));
+            emit(Json.event("sent").str("msgId", msgId).str("keys", m.getKeys()));
             // The first rebalance of a new group can take a while on a busy machine.
             if (!consumed.await(60_000, TimeUnit.MILLISECONDS)) {
                 throw new IllegalStateException("the traced message was not consumed within 60 s");
             }
-            out(Json.event("consumed"));
+            emit(Json.event("consumed"));
             // What mqadmin queryMsgTraceById does: QUERY_MESSAGE on the trace topic, key = msgId.
             Set<String> types = new HashSet<>();
             long deadline = System.currentTimeMillis() + waitMs;
@@ -238,18 +233,18 @@ public final class QueryTraceCheck {
                                 continue;
                             }
                             types.add(tc.getTraceType().name());
-                            out(Json.event("trace").str("type", tc.getTraceType().name()).str("group", tc.getGroupName())
+                            emit(Json.event("trace").str("type", tc.getTraceType().name()).str("group", tc.getGroupName())
                                 .str("topic", b.getTopic()).str("msgId", b.getMsgId()).str("keys", b.getKeys())
                                 .str("traceTopic", traceMsg.getTopic()));
                         }
                     }
                 }
             }
-            out(Json.event("traceTypes").str("types", String.join(",", new java.util.TreeSet<>(types))).num("at", new Date().getTime()));
+            emit(Json.event("traceTypes").str("types", String.join(",", new java.util.TreeSet<>(types))).num("at", new Date().getTime()));
         } finally {
             p.shutdown();
             c.shutdown();
         }
-        out(Json.event("done"));
+        emit(Json.event("done"));
     }
 }

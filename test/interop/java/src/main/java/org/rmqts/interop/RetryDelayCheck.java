@@ -1,10 +1,12 @@
 package org.rmqts.interop;
 
 import static org.rmqts.interop.CheckSupport.emit;
+import static org.rmqts.interop.CheckSupport.ownedQueues;
 import static org.rmqts.interop.CheckSupport.q;
 import static org.rmqts.interop.CheckSupport.arg;
 
 import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -37,21 +39,11 @@ public final class RetryDelayCheck {
     }
 
     public static void main(String[] args) {
-        try {
-            String cmd = args.length > 0 ? args[0] : "";
-            if (cmd.equals("delay") || cmd.equals("timer")) {
-                delay(args);
-            } else if (cmd.equals("retry")) {
-                retry(args);
-            } else {
-                throw new IllegalArgumentException("usage: delay|retry ...");
-            }
-            emit("{\"event\":\"done\"}");
-            System.exit(0);
-        } catch (Throwable t) {
-            emit("{\"event\":\"error\",\"error\":" + q(t.toString()) + "}");
-            System.exit(1);
-        }
+        Map<String, CheckSupport.Command> commands = new HashMap<>();
+        commands.put("delay", RetryDelayCheck::delay);
+        commands.put("timer", RetryDelayCheck::delay);
+        commands.put("retry", RetryDelayCheck::retry);
+        CheckSupport.runCommand(args, "usage: delay|retry ...", commands);
     }
 
     private static DefaultMQPushConsumer consumer(String namesrv, String group, String topic) throws Exception {
@@ -112,12 +104,7 @@ public final class RetryDelayCheck {
     private static void awaitAssignment(DefaultMQPushConsumer c, String topic, long timeoutMs) throws InterruptedException {
         long deadline = System.currentTimeMillis() + timeoutMs;
         for (;;) {
-            int owned = 0;
-            for (org.apache.rocketmq.common.message.MessageQueue q : c.getDefaultMQPushConsumerImpl().getRebalanceImpl().getProcessQueueTable().keySet()) {
-                if (topic.equals(q.getTopic())) {
-                    owned++;
-                }
-            }
+            int owned = ownedQueues(c, topic);
             if (owned > 0) {
                 emit("{\"event\":\"assigned\",\"queues\":" + owned + ",\"at\":" + System.currentTimeMillis() + "}");
                 // A client race (with any broker): the rebalance bumps the subscription version and

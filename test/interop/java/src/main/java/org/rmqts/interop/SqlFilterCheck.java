@@ -1,5 +1,7 @@
 package org.rmqts.interop;
 
+import static org.rmqts.interop.CheckSupport.emit;
+
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -39,13 +41,6 @@ public final class SqlFilterCheck {
         System.exit(0);
     }
 
-    private static void out(Json j) {
-        synchronized (System.out) {
-            System.out.println(j.toString());
-            System.out.flush();
-        }
-    }
-
     private static void produce(String namesrv, String topic, int count) throws Exception {
         DefaultMQProducer producer = new DefaultMQProducer("SqlCheckPG");
         producer.setNamesrvAddr(namesrv);
@@ -62,12 +57,12 @@ public final class SqlFilterCheck {
                 if (r.getSendStatus() != SendStatus.SEND_OK) {
                     throw new IllegalStateException("send " + i + ": " + r.getSendStatus());
                 }
-                out(Json.event("sent").num("index", i).str("msgId", r.getMsgId()));
+                emit(Json.event("sent").num("index", i).str("msgId", r.getMsgId()));
             }
         } finally {
             producer.shutdown();
         }
-        out(Json.event("done"));
+        emit(Json.event("done"));
     }
 
     private static SendResult sendWithRetry(DefaultMQProducer producer, Message m) throws Exception {
@@ -78,7 +73,7 @@ public final class SqlFilterCheck {
                 if (attempt >= 3) {
                     throw e;
                 }
-                out(Json.event("sendRetry").str("error", String.valueOf(e.getMessage())));
+                emit(Json.event("sendRetry").str("error", String.valueOf(e.getMessage())));
                 TimeUnit.SECONDS.sleep(1);
             }
         }
@@ -96,7 +91,7 @@ public final class SqlFilterCheck {
                 candidate.start();
                 c = candidate;
             } catch (MQClientException e) {
-                out(Json.event("startFailed").num("responseCode", (long) e.getResponseCode()).str("error", String.valueOf(e.getMessage())));
+                emit(Json.event("startFailed").num("responseCode", (long) e.getResponseCode()).str("error", String.valueOf(e.getMessage())));
                 candidate.shutdown();
                 return;
             } catch (IllegalStateException e) {
@@ -104,14 +99,14 @@ public final class SqlFilterCheck {
                 if (attempt >= 3) {
                     throw e;
                 }
-                out(Json.event("startRetry").str("error", String.valueOf(e.getMessage())));
+                emit(Json.event("startRetry").str("error", String.valueOf(e.getMessage())));
                 TimeUnit.SECONDS.sleep(2);
             }
         }
-        out(Json.event("ready"));
+        emit(Json.event("ready"));
         TimeUnit.MILLISECONDS.sleep(waitMs);
         c.shutdown();
-        out(Json.event("done"));
+        emit(Json.event("done"));
     }
 
     private static DefaultMQPushConsumer newConsumer(String namesrv, String group) {
@@ -121,7 +116,7 @@ public final class SqlFilterCheck {
         c.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
         c.registerMessageListener((MessageListenerConcurrently) (List<MessageExt> msgs, org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyContext ctx) -> {
             for (MessageExt m : msgs) {
-                out(Json.event("received").str("a", m.getUserProperty("a")).str("b", m.getUserProperty("b"))
+                emit(Json.event("received").str("a", m.getUserProperty("a")).str("b", m.getUserProperty("b"))
                     .str("tag", m.getTags()).str("msgId", m.getMsgId()));
             }
             return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;

@@ -1,11 +1,13 @@
 package org.rmqts.interop;
 
 import static org.rmqts.interop.CheckSupport.emit;
+import static org.rmqts.interop.CheckSupport.ownedQueues;
 import static org.rmqts.interop.CheckSupport.q;
 import static org.rmqts.interop.CheckSupport.arg;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
@@ -22,7 +24,6 @@ import org.apache.rocketmq.client.producer.TransactionSendResult;
 import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
 import org.apache.rocketmq.common.message.Message;
 import org.apache.rocketmq.common.message.MessageExt;
-import org.apache.rocketmq.common.message.MessageQueue;
 
 /**
  * Transactional messages with the real remoting client (TransactionMQProducer), one JSON line per
@@ -46,23 +47,11 @@ public final class TransactionCheck {
     }
 
     public static void main(String[] args) {
-        try {
-            String cmd = args.length > 0 ? args[0] : "";
-            if (cmd.equals("flow")) {
-                flow(args);
-            } else if (cmd.equals("send-unknown")) {
-                sendUnknown(args);
-            } else if (cmd.equals("await-check")) {
-                awaitCheck(args);
-            } else {
-                throw new IllegalArgumentException("usage: flow|send-unknown|await-check ...");
-            }
-            emit("{\"event\":\"done\"}");
-            System.exit(0);
-        } catch (Throwable t) {
-            emit("{\"event\":\"error\",\"error\":" + q(t.toString()) + "}");
-            System.exit(1);
-        }
+        Map<String, CheckSupport.Command> commands = new HashMap<>();
+        commands.put("flow", TransactionCheck::flow);
+        commands.put("send-unknown", TransactionCheck::sendUnknown);
+        commands.put("await-check", TransactionCheck::awaitCheck);
+        CheckSupport.runCommand(args, "usage: flow|send-unknown|await-check ...", commands);
     }
 
     private static String body(MessageExt m) {
@@ -136,13 +125,7 @@ public final class TransactionCheck {
     private static void awaitAssignment(DefaultMQPushConsumer c, String topic, long timeoutMs) throws InterruptedException {
         long deadline = System.currentTimeMillis() + timeoutMs;
         for (;;) {
-            int owned = 0;
-            for (MessageQueue mq : c.getDefaultMQPushConsumerImpl().getRebalanceImpl().getProcessQueueTable().keySet()) {
-                if (topic.equals(mq.getTopic())) {
-                    owned++;
-                }
-            }
-            if (owned > 0) {
+            if (ownedQueues(c, topic) > 0) {
                 Thread.sleep(300);
                 return;
             }
