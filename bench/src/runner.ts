@@ -171,18 +171,28 @@ function tail(run: ClientRun): string {
   return run.lines.slice(-5).map(([, l]) => l).join(' / ').slice(-600);
 }
 
-async function throughput(c: CaseDef, cl: Cluster, s: CaseSettings, sampler: Sampler, r: CaseResult, log: string, caseStart: number): Promise<void> {
+/** Runs the official Producer for the case's message size and threads until the time bound. */
+function runCaseProducer(c: CaseDef, cl: Cluster, s: CaseSettings, log: string): Promise<ClientRun> {
   const args = ['-n', cl.namesrvAddr, '-t', topicOf(c), '-s', String(c.size), '-w', String(c.threads ?? 16), '-ri', '1000', '-q', String(s.producerMaxMsgs)];
-  const run = await runProducer(args, log, s.throughputMs);
+  return runProducer(args, log, s.throughputMs);
+}
+
+/** Records the produce side of a Producer run (its last full report window); returns the window. */
+function recordProduce(c: CaseDef, run: ClientRun, r: CaseResult): NonNullable<ReturnType<typeof producerWindow>> {
   const w = producerWindow(run);
   if (!w) throw new Error(`no TPS line from the official Producer (exit ${run.exitCode}): ${tail(run)}`);
   r.method = w.method;
   r.msgsPerSec = w.tps;
   r.mbPerSec = (w.tps * c.size) / 1e6;
-  r.msgs = w.msgs;
   r.windowMs = w.t1 - w.t0;
   if (w.line.avgRtMs !== undefined) r.sendAvgRtMs = w.line.avgRtMs;
   r.failures = w.line.sendFailed + w.line.responseFailed;
+  return w;
+}
+
+async function throughput(c: CaseDef, cl: Cluster, s: CaseSettings, sampler: Sampler, r: CaseResult, log: string, caseStart: number): Promise<void> {
+  const w = recordProduce(c, await runCaseProducer(c, cl, s, log), r);
+  r.msgs = w.msgs;
   cpuAndRss(r, sampler, w.t0, w.t1, w.msgs, caseStart, Date.now());
 }
 
@@ -195,21 +205,14 @@ async function pubsub(c: CaseDef, cl: Cluster, s: CaseSettings, sampler: Sampler
   });
   await Promise.race([consumerUp, new Promise((res) => setTimeout(res, 20_000))]);
   await new Promise((res) => setTimeout(res, 1000));
-  const prodArgs = ['-n', cl.namesrvAddr, '-t', topicOf(c), '-s', String(c.size), '-w', String(c.threads ?? 16), '-ri', '1000', '-q', String(s.producerMaxMsgs)];
-  const prod = await runProducer(prodArgs, log, s.throughputMs);
+  const prod = await runCaseProducer(c, cl, s, log);
   // give the consumer one more report after the producer stopped, then stop it
   await new Promise((res) => setTimeout(res, 1200));
   cons.stop();
   const consRun = await cons.done;
-  const w = producerWindow(prod);
-  if (!w) throw new Error(`no TPS line from the official Producer (exit ${prod.exitCode}): ${tail(prod)}`);
+  const w = recordProduce(c, prod, r);
   r.method = `${w.method}; consume TPS from the official Consumer's last report before the producer stopped`;
-  r.msgsPerSec = w.tps;
-  r.mbPerSec = (w.tps * c.size) / 1e6;
   r.produceMsgsPerSec = w.tps;
-  r.windowMs = w.t1 - w.t0;
-  if (w.line.avgRtMs !== undefined) r.sendAvgRtMs = w.line.avgRtMs;
-  r.failures = w.line.sendFailed + w.line.responseFailed;
   const consLines = consRun.lines.filter(([t]) => t <= prod.endedMs + 200).map(([t, l]) => [t, parseConsumerLine(l)] as const);
   const lastCons = consLines.filter(([, p]) => p !== undefined).pop();
   let consumed = 0;

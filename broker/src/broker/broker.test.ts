@@ -125,6 +125,9 @@ describe('broker', () => {
     const timer = await client.invoke(addr, sendRequest('T', Buffer.from('x'), { TIMER_DELAY_SEC: String(4 * 24 * 3600) }));
     expect(timer.code).toBe(ResponseCode.MESSAGE_ILLEGAL);
     expect(timer.remark).toMatch(/timer message illegal/);
+    const longProps = await client.invoke(addr, sendRequest('T', Buffer.from('x'), { KEYS: 'k'.repeat(33_000) }));
+    expect(longProps.code).toBe(ResponseCode.MESSAGE_ILLEGAL);
+    expect(longProps.remark).toMatch(/properties of \d+ bytes exceed 32767/);
     const badQueue = await client.invoke(addr, sendRequest('T', Buffer.from('x'), {}, { queueId: 99 }));
     expect(badQueue.code).toBe(ResponseCode.INVALID_PARAMETER);
     const unknown = await client.invoke(addr, createRequest(9999));

@@ -11,14 +11,13 @@
 // then store; the answer's code is the push outcome (SYSTEM_ERROR when the requester cannot be
 // reached, even though the reply is stored); offsets in the answer are the store's when stored.
 import { RequestError } from '../common/errors.js';
-import { topicNameProblem, type TopicConfig } from '../common/topic-config.js';
-import { isWriteable, RequestCode, ResponseCode } from '../protocol/codes.js';
+import { RequestCode, ResponseCode } from '../protocol/codes.js';
 import { decodeProperties, encodeHost, encodeProperties, MAX_PROPERTIES_BYTES, Prop, tagsCode } from '../protocol/message.js';
 import { createRequest, createResponse, type RemotingCommand } from '../protocol/remoting.js';
 import type { RemotingConnection } from '../transport/connection.js';
 import type { BrokerContext } from './context.js';
-import { NOT_ALLOWED_SEND_TOPICS, TBW102 } from './metadata.js';
 import { parseSendRequestHeader, sendHeaderFields, type SendRequestHeader } from './send-header.js';
+import { checkSendTopic, chooseSendQueue } from './send-target.js';
 
 /** Message properties of the request/reply feature (MessageConst). */
 export const ReplyProp = {
@@ -52,11 +51,8 @@ export class ReplyMessageProcessor {
     }
     if (!ctx.acceptingSends()) throw new RequestError(ResponseCode.SERVICE_NOT_AVAILABLE, `the broker[${ctx.config.brokerName}] is shutting down`);
     const h = parseSendRequestHeader(sendHeaderFields(req));
-    const tc = this.#checkTopic(h, conn);
-    if (h.queueId >= Math.max(tc.readQueueNums, tc.writeQueueNums)) {
-      throw new RequestError(ResponseCode.INVALID_PARAMETER, `request queueId[${h.queueId}] is illegal, topic:${h.topic} topicConfig.writeQueueNums:${tc.writeQueueNums}`);
-    }
-    const queueId = h.queueId < 0 ? Math.floor(Math.random() * tc.writeQueueNums) : h.queueId;
+    const tc = checkSendTopic(ctx, h, conn.remoteAddress, 'reply');
+    const queueId = chooseSendQueue(h, tc);
     const body = req.body ?? Buffer.alloc(0);
     if (body.length > ctx.config.maxMessageSize) {
       throw new RequestError(ResponseCode.MESSAGE_ILLEGAL, `the message body size ${body.length} exceeds the max value ${ctx.config.maxMessageSize}`);
@@ -150,26 +146,5 @@ export class ReplyMessageProcessor {
   }
 
   /** AbstractSendMessageProcessor.msgCheck, as far as a reply needs it. */
-  #checkTopic(h: SendRequestHeader, conn: RemotingConnection): TopicConfig {
-    const ctx = this.#ctx;
-    if (!isWriteable(ctx.permission())) {
-      throw new RequestError(ResponseCode.NO_PERMISSION, `the broker[${ctx.config.brokerName}] sending message is forbidden`);
-    }
-    const problem = topicNameProblem(h.topic);
-    if (problem) throw new RequestError(ResponseCode.INVALID_PARAMETER, `the specified topic is invalid: ${problem}`);
-    if (NOT_ALLOWED_SEND_TOPICS.has(h.topic) || h.topic === TBW102) {
-      throw new RequestError(ResponseCode.NO_PERMISSION, `Sending message to topic[${h.topic}] is forbidden.`);
-    }
-    let tc = ctx.topics.get(h.topic);
-    if (!tc && ctx.config.autoCreateTopicEnable) {
-      tc = ctx.topics.createFromDefault(h.topic, h.defaultTopic, h.defaultTopicQueueNums, 0);
-      if (tc) {
-        ctx.log.info({ topic: h.topic, producerGroup: h.producerGroup, remote: conn.remoteAddress }, 'topic auto-created on reply');
-        ctx.registerNow();
-      }
-    }
-    if (!tc) throw new RequestError(ResponseCode.TOPIC_NOT_EXIST, `topic[${h.topic}] not exist, apply first please!`);
-    if (!isWriteable(tc.perm)) throw new RequestError(ResponseCode.NO_PERMISSION, `the topic[${h.topic}] sending message is forbidden`);
-    return tc;
-  }
+
 }

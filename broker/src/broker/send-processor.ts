@@ -1,15 +1,14 @@
 // SEND_MESSAGE, SEND_MESSAGE_V2 and SEND_BATCH_MESSAGE: validate, auto-create the topic when
 // allowed, append to the store and answer with offsets and ids.
 import { ProtocolError, RequestError } from '../common/errors.js';
-import { topicNameProblem, type TopicConfig } from '../common/topic-config.js';
-import { isWriteable, Perm, ResponseCode } from '../protocol/codes.js';
+import type { TopicConfig } from '../common/topic-config.js';
+import { Perm, ResponseCode } from '../protocol/codes.js';
 import {
   decodeBatchBody,
   decodeProperties,
   encodeHost,
   encodeProperties,
   getProperty,
-  MAX_PROPERTIES_BYTES,
   Prop,
   SysFlag,
   tagsCode,
@@ -18,9 +17,10 @@ import { createResponse, type RemotingCommand } from '../protocol/remoting.js';
 import type { PutMessageInput, PutResult as StorePutResult } from '../store/message-store.js';
 import type { RemotingConnection } from '../transport/connection.js';
 import type { BrokerContext } from './context.js';
-import { NOT_ALLOWED_SEND_TOPICS, RETRY_GROUP_TOPIC_PREFIX, DLQ_GROUP_TOPIC_PREFIX, TBW102 } from './metadata.js';
+import { RETRY_GROUP_TOPIC_PREFIX, DLQ_GROUP_TOPIC_PREFIX } from './metadata.js';
 import { delayLevelsOf, placeDelayed, TIMER_PROPERTIES, type ScheduledPlacement } from './schedule-message-service.js';
 import { optionalIntField, parseSendRequestHeader, sendHeaderFields, type SendRequestHeader } from './send-header.js';
+import { checkSendTopic, chooseSendQueue } from './send-target.js';
 import { placeTimer } from './timer-message-service.js';
 import { isTransactionHalf, placeHalf, resetTransactionValue } from './transaction/transaction-util.js';
 import { createUniqId } from './uniq-id.js';
@@ -62,8 +62,8 @@ export class SendMessageProcessor {
     }
     const h = parseSendHeader(req);
     const batch = req.code === 320;
-    const topicConfig = this.#checkTopic(h, conn);
-    const queueId = this.#chooseQueue(h, topicConfig);
+    const topicConfig = checkSendTopic(this.#ctx, h, conn.remoteAddress, 'send');
+    const queueId = chooseSendQueue(h, topicConfig);
     // As Java: retry/DLQ routing needs per-message reconsume times, which a batch does not carry.
     if (batch && h.topic.startsWith(RETRY_GROUP_TOPIC_PREFIX)) throw new RequestError(ResponseCode.MESSAGE_ILLEGAL, `batch request does not support retry group ${h.topic}`);
     const dlq = !batch && h.topic.startsWith(RETRY_GROUP_TOPIC_PREFIX) ? this.#deadLetterTarget(h, req) : undefined;
@@ -115,38 +115,6 @@ export class SendMessageProcessor {
     return { ...result, status: outcome, remark: outcome === 'SLAVE_NOT_AVAILABLE' ? 'no slave in sync with the master' : 'waiting for a slave timed out' };
   }
 
-  #checkTopic(h: SendHeader, conn: RemotingConnection): TopicConfig {
-    const ctx = this.#ctx;
-    if (!isWriteable(ctx.permission())) {
-      throw new RequestError(ResponseCode.NO_PERMISSION, `the broker[${ctx.config.brokerName}] sending message is forbidden`);
-    }
-    const problem = topicNameProblem(h.topic);
-    if (problem) throw new RequestError(ResponseCode.INVALID_PARAMETER, `the specified topic is invalid: ${problem}`);
-    if (NOT_ALLOWED_SEND_TOPICS.has(h.topic)) {
-      throw new RequestError(ResponseCode.NO_PERMISSION, `Sending message to topic[${h.topic}] is forbidden.`);
-    }
-    if (h.topic === h.defaultTopic || h.topic === TBW102) {
-      throw new RequestError(ResponseCode.NO_PERMISSION, `the topic[${h.topic}] is a default topic and cannot be sent to`);
-    }
-    let tc = ctx.topics.get(h.topic);
-    if (!tc) {
-      if (h.topic.startsWith(RETRY_GROUP_TOPIC_PREFIX) || h.topic.startsWith(DLQ_GROUP_TOPIC_PREFIX)) {
-        tc = ctx.topics.createSystemTopicIfAbsent(h.topic, 1, Perm.READ | Perm.WRITE).config;
-      } else if (ctx.config.autoCreateTopicEnable) {
-        tc = ctx.topics.createFromDefault(h.topic, h.defaultTopic, h.defaultTopicQueueNums, 0);
-      }
-      if (!tc) {
-        throw new RequestError(ResponseCode.TOPIC_NOT_EXIST, `topic[${h.topic}] not exist, apply first please!`);
-      }
-      ctx.log.info({ topic: h.topic, queues: tc.writeQueueNums, producerGroup: h.producerGroup, remote: conn.remoteAddress }, 'topic auto-created on send');
-      ctx.registerNow();
-    }
-    if (!isWriteable(tc.perm)) {
-      throw new RequestError(ResponseCode.NO_PERMISSION, `the topic[${h.topic}] sending message is forbidden`);
-    }
-    return tc;
-  }
-
   /**
    * SendMessageProcessor.handleRetryAndDLQ: a consumer that could not send a message back sends
    * it to %RETRY%<group> itself; past the group's (or the request's) max reconsume times it goes
@@ -166,14 +134,6 @@ export class SendMessageProcessor {
     if (created) ctx.registerNow();
     ctx.log.info({ group, reconsumeTimes: h.reconsumeTimes, maxReconsumeTimes: max, lockedOrderly }, 'retry message sent to the DLQ');
     return config;
-  }
-
-  #chooseQueue(h: SendHeader, tc: TopicConfig): number {
-    const max = Math.max(tc.readQueueNums, tc.writeQueueNums);
-    if (h.queueId >= max) {
-      throw new RequestError(ResponseCode.INVALID_PARAMETER, `request queueId[${h.queueId}] is illegal, topic:${h.topic} topicConfig.writeQueueNums:${tc.writeQueueNums}`);
-    }
-    return h.queueId < 0 ? Math.floor(Math.random() * tc.writeQueueNums) : h.queueId;
   }
 
   #toInput(
@@ -216,10 +176,8 @@ export class SendMessageProcessor {
       props.set('MSG_REGION', 'DefaultRegion');
       props.set('TRACE_ON', 'true');
     }
+    // Its length is checked by the store (MESSAGE_ILLEGAL), with the broker's additions counted.
     const properties = encodeProperties(props);
-    if (Buffer.byteLength(properties, 'utf8') > MAX_PROPERTIES_BYTES) {
-      throw new RequestError(ResponseCode.MESSAGE_ILLEGAL, `the message properties are longer than ${MAX_PROPERTIES_BYTES} bytes`);
-    }
     return {
       topic: placement?.topic ?? tc.topicName,
       queueId: placement?.queueId ?? queueId,
